@@ -1,0 +1,1 @@
+"""The processor Lambda: SQS FIFO batches in, raw events and correlated records out."""

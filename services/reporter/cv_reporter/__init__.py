@@ -1,0 +1,1 @@
+"""The weekly reporter: summarise a week of analytics and email it."""

@@ -1,0 +1,97 @@
+"""Render a weekly summary as an email (subject, HTML, text); sending is someone else's job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from cv_analytics.aggregation import Change, SkillTrend, WeeklySummary
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_NOT_AVAILABLE = "n/a"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailData:
+    subject: str
+    html: str
+    text: str
+
+
+def render_weekly_report(summary: WeeklySummary) -> EmailData:
+    subject = f"CV Analytics Weekly Report - Week {summary.week}"
+    environment = _environment()
+    context = {"summary": summary, "subject": subject}
+    return EmailData(
+        subject=subject,
+        html=environment.get_template("weekly_report.html.j2").render(context),
+        text=environment.get_template("weekly_report.txt.j2").render(context),
+    )
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        # Queries are visitor input: escape them in HTML, keep them verbatim in text.
+        autoescape=select_autoescape(
+            enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=True
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(
+        count_change=_count_change,
+        rate_change=_rate_change,
+        skill_change=_skill_change,
+        percent=_percent,
+        score=_score,
+        ms=_ms,
+    )
+    return environment
+
+
+def _arrow(delta: float) -> str:
+    return "\u25b2" if delta > 0 else "\u25bc"
+
+
+def _count_change(change: Change) -> str:
+    """E.g. '▲ +3 (+50%)'; 'new' when last week had none."""
+    delta = change.delta
+    if delta is None:
+        return _NOT_AVAILABLE
+    if delta == 0:
+        return "no change"
+    percent = "new" if change.percent is None else f"{change.percent:+.0f}%"
+    return f"{_arrow(delta)} {delta:+.0f} ({percent})"
+
+
+def _rate_change(change: Change) -> str:
+    """Change of a rate in percentage points, e.g. '▼ -12.5 pp'."""
+    if change.delta is None:
+        return _NOT_AVAILABLE
+    points = round(change.delta * 100, 1)
+    if points == 0:
+        return "no change"
+    return f"{_arrow(points)} {points:+.1f} pp"
+
+
+def _skill_change(trend: SkillTrend) -> str:
+    return _count_change(Change(trend.previous_count, trend.count))
+
+
+def _percent(rate: float | None) -> str:
+    return _NOT_AVAILABLE if rate is None else f"{rate * 100:.1f}%"
+
+
+def _score(score: float | None) -> str:
+    return _NOT_AVAILABLE if score is None else f"{score:.1f}"
+
+
+def _ms(milliseconds: int | None) -> str:
+    return _NOT_AVAILABLE if milliseconds is None else f"{milliseconds:,} ms"

@@ -1,0 +1,24 @@
+"""boto3 client construction, in one place.
+
+Endpoints and regions come only from boto3's own configuration (``AWS_ENDPOINT_URL``,
+``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, profiles), so the
+same code talks to moto, LocalStack or AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+
+
+def aws_client(service: str) -> Any:
+    """A new client for ``service`` with standard retries (throttling is retried here first)."""
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+def queue_url(sqs: Any, *, name: str) -> str:
+    return sqs.get_queue_url(QueueName=name)["QueueUrl"]

@@ -1,0 +1,226 @@
+"""The ``cv-analytics`` command: provision, run locally, send demo traffic, report, read mail."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from cv_analytics.weeks import IsoWeek
+
+
+def _week_option(value: str | None) -> IsoWeek:
+    if value is None:
+        return IsoWeek.last_full_week_before(datetime.now(UTC))
+    try:
+        return IsoWeek.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from exc
+
+
+def _require_endpoint() -> str:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        raise click.UsageError(
+            "AWS_ENDPOINT_URL is not set: point it at the emulator, e.g. "
+            "export AWS_ENDPOINT_URL=http://127.0.0.1:4566"
+        )
+    return endpoint
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what the pipeline does.")
+def main(verbose: bool) -> None:
+    """CV chatbot analytics: ingest → SQS FIFO → processor → DynamoDB → weekly report."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+def provision() -> None:
+    """Create or update queues, tables, schedule and SES identity (idempotent)."""
+    from cv_analytics.provisioning import provision as run_provision
+
+    resources = run_provision(sender_email=os.environ.get("SENDER_EMAIL"))
+    for name, value in vars(resources).items():
+        click.echo(f"{name:20} {value}")
+
+
+@main.command()
+@click.option("--api-port", default=8000, show_default=True, help="Port of the ingest API.")
+@click.option("--aws-port", default=4566, show_default=True, help="Port of the embedded AWS emulator.")
+@click.option("--demo", "with_demo", is_flag=True, help="Send a demo week of traffic and report on it.")
+@click.option("--events", default=150, show_default=True, help="Queries in the demo week.")
+@click.option("--once", is_flag=True, help="Stop after the demo instead of serving until Ctrl-C.")
+def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool) -> None:
+    """Run the whole pipeline here: AWS emulator (unless AWS_ENDPOINT_URL is set), API, runner."""
+    from cv_analytics.local import LocalPipeline
+
+    pipeline = LocalPipeline(api_port=api_port, aws_port=aws_port)
+    try:
+        pipeline.start()
+        _print_running(pipeline)
+        if with_demo:
+            _run_demo(pipeline, queries=events)
+        if not once:
+            _wait_for_interrupt()
+    finally:
+        click.echo("stopping…")
+        pipeline.stop()
+
+
+def _print_running(pipeline) -> None:
+    origin = "embedded moto server" if pipeline.embedded else "AWS_ENDPOINT_URL"
+    resources = pipeline.resources
+    click.echo(f"ready in {pipeline.started_in:.2f}s")
+    click.echo(f"  AWS endpoint   {pipeline.aws_endpoint}  ({origin})")
+    click.echo(f"  ingest API     {pipeline.api_url}  (POST /v1/events, GET /healthz, GET /readyz)")
+    click.echo(f"  queue          {resources.queue_url}")
+    click.echo(f"  DLQ            {resources.dlq_url}")
+    click.echo(f"  tables         {resources.query_events_table}, {resources.analytics_table}")
+    click.echo(f"  schedule       {resources.rule_arn} → reporter (in process)")
+    click.echo("In another shell, to use the same emulator:")
+    click.echo(f"  export AWS_ENDPOINT_URL={pipeline.aws_endpoint}")
+    if pipeline.embedded:
+        click.echo("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="
+                   f"{os.environ['AWS_DEFAULT_REGION']}")  # fmt: skip
+        click.echo(f"  export SENDER_EMAIL={os.environ['SENDER_EMAIL']} "
+                   f"RECIPIENT_EMAIL={os.environ['RECIPIENT_EMAIL']}")  # fmt: skip
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo("serving; Ctrl-C to stop")
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _run_demo(pipeline, *, queries: int) -> None:
+    from cv_analytics import demo
+    from cv_analytics.mailbox import fetch_emails
+
+    week = IsoWeek.last_full_week_before(datetime.now(UTC))
+    traffic = demo.generate_week(week=week.previous(), queries=max(1, queries // 2), seed=1)
+    traffic_now = demo.generate_week(week=week, queries=queries, seed=2)
+    events = traffic.events + traffic_now.events
+    began = time.monotonic()
+    with click.progressbar(length=len(events), label=f"sending {len(events)} demo events") as bar:
+        demo.send(events, api_url=pipeline.api_url, progress=bar.update)
+    pipeline.wait_until_drained()
+    elapsed = time.monotonic() - began
+    click.echo(f"{len(events)} events through the pipeline in {elapsed:.1f}s "
+               f"({len(events) / elapsed:.0f} events/s)")  # fmt: skip
+    outcome = pipeline.reporter.invoke({"week": str(week)})
+    click.echo(f"report for {outcome['week']}: {outcome['totalQueries']} queries, sent as {outcome['messageId']}")
+    emails = fetch_emails(pipeline.aws_endpoint)
+    if emails:
+        click.echo(f"\n--- {emails[-1].subject} ---\n{emails[-1].text}")
+
+
+@main.command()
+@click.option("--processor-url", required=True, help="The processor's Runtime Interface Emulator URL.")
+@click.option("--reporter-url", required=True, help="The reporter's Runtime Interface Emulator URL.")
+@click.option("--schedule/--no-schedule", default=True, show_default=True, help="Fire the reporter on its rule.")
+@click.option("--wait-for-functions", default=120.0, show_default=True, help="Seconds to wait for both functions to answer.")
+def runner(processor_url: str, reporter_url: str, schedule: bool, wait_for_functions: float) -> None:
+    """Feed function containers: SQS batches to the processor, the schedule to the reporter."""
+    from cv_analytics.runner.service import EventSources, http_invokers, wait_for_function
+
+    processor, reporter = http_invokers(processor_url=processor_url, reporter_url=reporter_url)
+    wait_for_function(processor, timeout=wait_for_functions)
+    sources = EventSources(processor=processor, reporter=reporter, schedule=schedule, wait_seconds=10)
+    sources.start()
+    click.echo(f"runner: {processor_url} ← SQS, {reporter_url} ← schedule" + ("" if schedule else " (off)"))
+    try:
+        _wait_for_interrupt()
+    finally:
+        sources.stop()
+
+
+@main.command()
+@click.option("--api-url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--events", default=150, show_default=True, help="Queries to send (responses come on top).")
+@click.option("--week", "week_text", default=None, help="ISO week to fill (default: last full week).")
+@click.option("--seed", default=7, show_default=True, help="Random seed, for repeatable traffic.")
+def demo(api_url: str, events: int, week_text: str | None, seed: int) -> None:
+    """Send a realistic week of chatbot traffic through the ingest API."""
+    from cv_analytics import demo as demo_traffic
+
+    week = _week_option(week_text)
+    traffic = demo_traffic.generate_week(week=week, queries=events, seed=seed)
+    with click.progressbar(length=len(traffic.events), label=f"{week}") as bar:
+        accepted = demo_traffic.send(traffic.events, api_url=api_url, progress=bar.update)
+    click.echo(f"accepted {accepted} events ({traffic.queries} queries, {traffic.responses} responses)")
+
+
+@main.command()
+@click.option("--week", "week_text", default=None, help="ISO week, e.g. 2025-W47 (default: last full week).")
+@click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here instead of sending.")
+def report(week_text: str | None, preview: Path | None) -> None:
+    """Run the weekly reporter now against the configured endpoint."""
+    week = _week_option(week_text)
+    try:
+        if preview is not None:
+            _preview(week, preview)
+            return
+        from cv_reporter.handler import weekly_reporter
+
+        outcome = weekly_reporter().send(week)
+    except ValidationError as exc:
+        raise click.UsageError(f"configuration incomplete: {exc}") from exc
+    click.echo(f"sent '{outcome.subject}' ({outcome.total_queries} queries) as {outcome.message_id}")
+
+
+def _preview(week: IsoWeek, path: Path) -> None:
+    from cv_analytics.aws.clients import aws_client
+    from cv_analytics.aws.dynamodb import AnalyticsStore
+    from cv_analytics.resources import load_resources
+    from cv_analytics.settings import ResourceNames
+    from cv_reporter.reporting import build_report
+
+    store = AnalyticsStore(
+        client=aws_client("dynamodb"),
+        table_name=ResourceNames().analytics_table,
+        ttl_days=load_resources().tables.analytics.ttl_days,
+    )
+    email, total = build_report(records=store, week=week)
+    path.write_text(email.html, encoding="utf-8")
+    click.echo(f"wrote {path} ('{email.subject}', {total} queries)")
+
+
+@main.command()
+@click.option("--show", "index", type=int, default=-1, show_default=True, help="Which email to print (0 = oldest).")
+@click.option("--html", is_flag=True, help="Print the HTML body instead of the text body.")
+def mail(index: int, html: bool) -> None:
+    """List the emails the emulator captured and print one."""
+    from cv_analytics.mailbox import MailboxUnavailable, fetch_emails
+
+    try:
+        emails = fetch_emails(_require_endpoint())
+    except MailboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not emails:
+        click.echo("no emails captured yet")
+        return
+    for position, email in enumerate(emails):
+        click.echo(f"[{position}] {email.subject}  →  {', '.join(email.recipients)}")
+    chosen = emails[index]
+    click.echo(f"\n--- {chosen.subject} ---\n{chosen.html if html else chosen.text}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

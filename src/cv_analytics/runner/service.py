@@ -1,0 +1,94 @@
+"""Runs the event sources in background threads: SQS → processor, schedule → reporter."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from cv_analytics.aws.clients import aws_client, queue_url
+from cv_analytics.resources import load_resources
+from cv_analytics.runner.invokers import HttpInvoker, InProcessInvoker, InvocationError, Invoker
+from cv_analytics.runner.schedule import ScheduleSource
+from cv_analytics.runner.sqs_source import SqsEventSource
+from cv_analytics.settings import ResourceNames
+
+log = logging.getLogger(__name__)
+
+
+def in_process_invokers() -> tuple[Invoker, Invoker]:
+    """The processor and reporter handlers, called in this process."""
+    from cv_processor.handler import lambda_handler as processor_handler
+    from cv_reporter.handler import lambda_handler as reporter_handler
+
+    spec = load_resources()
+    return (
+        InProcessInvoker(name="processor", handler=processor_handler, timeout_seconds=spec.processor.timeout_seconds),
+        InProcessInvoker(name="reporter", handler=reporter_handler, timeout_seconds=spec.reporter.timeout_seconds),
+    )  # fmt: skip
+
+
+def http_invokers(*, processor_url: str, reporter_url: str) -> tuple[Invoker, Invoker]:
+    """The processor and reporter containers, called through their emulator URLs."""
+    spec = load_resources()
+    return (
+        HttpInvoker(name="processor", url=processor_url, timeout_seconds=spec.processor.timeout_seconds),
+        HttpInvoker(name="reporter", url=reporter_url, timeout_seconds=spec.reporter.timeout_seconds),
+    )  # fmt: skip
+
+
+def wait_for_function(invoker: Invoker, *, timeout: float) -> None:
+    """Poll a function with an empty SQS event until it answers (containers start slowly)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            invoker.invoke({"Records": []})
+            return
+        except InvocationError as exc:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{invoker.name} did not answer within {timeout:.0f}s: {exc}") from exc
+            time.sleep(0.5)
+
+
+class EventSources:
+    """The runner: what Lambda's event source mapping and EventBridge do on AWS."""
+
+    def __init__(
+        self,
+        *,
+        processor: Invoker,
+        reporter: Invoker,
+        names: ResourceNames | None = None,
+        schedule: bool = True,
+        wait_seconds: int = 2,
+    ) -> None:
+        self.names = names or ResourceNames()
+        sqs = aws_client("sqs")
+        url = self.names.queue_url or queue_url(sqs, name=self.names.queue_name)
+        batch_size = load_resources().processor.batch_size
+        self.sqs_source = SqsEventSource(
+            sqs=sqs, queue_url=url, invoker=processor, batch_size=batch_size, wait_seconds=wait_seconds
+        )
+        self.schedule_source = (
+            ScheduleSource(events=aws_client("events"), rule_name=self.names.report_rule_name, invoker=reporter)
+            if schedule
+            else None
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._spawn("sqs-event-source", self.sqs_source.run)
+        if self.schedule_source is not None:
+            self._spawn("schedule", self.schedule_source.run)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)

@@ -1,0 +1,142 @@
+"""An SQS event source that behaves like Lambda's event source mapping.
+
+It long-polls the queue, hands each batch (up to 10) to the function as a faithful SQS
+event, and deletes only the messages the function reports as done. Failed messages
+are left alone: they reappear after the visibility timeout, their receive count grows,
+and SQS redrives them to the DLQ after maxReceiveCount, as on AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cv_analytics.runner.invokers import InvocationError, Invoker
+
+log = logging.getLogger(__name__)
+
+_SYSTEM_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    received: int
+    succeeded: int
+    failed: int
+
+
+def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """The Lambda SQS event record for one ReceiveMessage message."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {k: attributes[k] for k in _SYSTEM_ATTRIBUTES if k in attributes},
+        "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    # Lambda spells these keys camelCase, ReceiveMessage PascalCase.
+    return {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value["DataType"],
+        }
+        for name, value in attributes.items()
+    }
+
+
+def failed_ids(response: Any, records: Sequence[dict[str, Any]]) -> set[str]:
+    """Message ids the function reported as failed (all of them if the report is unusable)."""
+    every = {record["messageId"] for record in records}
+    if response is None:
+        return set()
+    failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+    if failures is None:
+        return set()
+    reported = {item.get("itemIdentifier") for item in failures if isinstance(item, dict)}
+    # Lambda fails the whole batch when an identifier is missing or unknown.
+    return every if not reported <= every or None in reported else reported
+
+
+class SqsEventSource:
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        queue_url: str,
+        invoker: Invoker,
+        batch_size: int = 10,
+        wait_seconds: int = 2,
+    ) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._invoker = invoker
+        self._batch_size = batch_size
+        self._wait = wait_seconds
+        self._queue_arn = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self._region = self._queue_arn.split(":")[3]
+
+    def poll_once(self) -> BatchOutcome:
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=self._wait,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return BatchOutcome(0, 0, 0)
+        records = [sqs_record(m, queue_arn=self._queue_arn, region=self._region) for m in messages]
+        failed = self._invoke(records)
+        done = [r for r in records if r["messageId"] not in failed]
+        self._delete(done)
+        return BatchOutcome(len(records), len(done), len(failed))
+
+    def _invoke(self, records: list[dict[str, Any]]) -> set[str]:
+        try:
+            response = self._invoker.invoke({"Records": records})
+        except InvocationError as exc:
+            log.error("%s failed on a batch of %d; it will be retried: %s", self._invoker.name, len(records), exc)
+            return {record["messageId"] for record in records}
+        return failed_ids(response, records)
+
+    def _delete(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        entries = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records)]
+        response = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        for failure in response.get("Failed", []):
+            log.warning("could not delete a processed message (it may be processed again): %s", failure)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set; a failing endpoint is retried, never fatal."""
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # the loop must survive an emulator restart
+                log.warning("polling %s failed: %s", self._queue_url, exc)
+                stop.wait(1.0)
