@@ -104,9 +104,8 @@ class BackgroundPublisher:
         batch, size = [first], first.size
         deadline = time.monotonic() + self._linger
         while len(batch) < MAX_BATCH_ENTRIES:
-            try:
-                message = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
+            message = self._next_within(deadline)
+            if message is None:
                 break
             if size + message.size > MAX_BATCH_BYTES:
                 self._requeue_first(message)
@@ -114,6 +113,18 @@ class BackgroundPublisher:
             batch.append(message)
             size += message.size
         return batch
+
+    def _next_within(self, deadline: float) -> OutgoingMessage | None:
+        """The next message before ``deadline``; at shutdown, only what is already queued."""
+        while True:
+            remaining = 0.0 if self._stopping.is_set() else deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    return self._queue.get_nowait()
+                return self._queue.get(timeout=min(remaining, _POLL_SECONDS))
+            except queue.Empty:
+                if remaining <= 0:
+                    return None
 
     def _requeue_first(self, message: OutgoingMessage) -> None:
         # queue.Queue has no push-front; rebuild it so the message keeps its place.

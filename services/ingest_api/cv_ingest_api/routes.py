@@ -58,7 +58,7 @@ async def _read_limited(request: Request) -> bytes | JSONResponse:
 def _too_large() -> JSONResponse:
     return JSONResponse(
         {"detail": f"request body exceeds {MAX_BODY_BYTES} bytes"},
-        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
     )
 
 

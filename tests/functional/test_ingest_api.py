@@ -1,0 +1,183 @@
+"""The ingest API in-process, sending to the emulator's FIFO queue."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cv_analytics.aws.sqs import QueueSender
+from cv_ingest_api.app import build_publisher, create_app
+from cv_ingest_api.settings import IngestSettings
+from tests.functional.support import query_event, queue_depth, queue_messages, response_event
+
+QUERY_AT = 1_763_980_000_000
+
+
+def _wait_for_messages(stack, count: int, *, timeout: float = 10.0) -> list[dict]:
+    """Take messages off the queue (deleting them, so later ones in a FIFO group show)."""
+    seen: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    sqs = stack.client("sqs")
+    while len(seen) < count and time.monotonic() < deadline:
+        for message in queue_messages(stack, stack.resources.queue_url, wait=1):
+            seen[message["MessageId"]] = message
+            sqs.delete_message(QueueUrl=stack.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return list(seen.values())
+
+
+@pytest.fixture
+def client(stack):
+    with TestClient(create_app(IngestSettings())) as test_client:
+        yield test_client
+
+
+def test_ingest_single_event_reaches_queue_unchanged(stack, client):
+    """One event is accepted with 202 and lands in SQS byte-for-byte, grouped by requestId."""
+    rid = str(uuid.uuid4())
+    event = query_event(rid, timestamp=QUERY_AT) | {"extraTopLevel": [1, 2]}
+    response = client.post("/v1/events", json=event)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 1}
+    [message] = _wait_for_messages(stack, 1)
+    assert json.loads(message["Body"]) == event
+    assert message["Attributes"]["MessageGroupId"] == rid
+    assert message["Attributes"]["MessageDeduplicationId"] == f"{rid}-query-{QUERY_AT}"
+
+
+def test_ingest_list_of_events_all_reach_queue(stack, client):
+    """A list of events is accepted as a whole and every event is queued."""
+    events = []
+    for _ in range(12):
+        rid = str(uuid.uuid4())
+        events += [query_event(rid, timestamp=QUERY_AT), response_event(rid, timestamp=QUERY_AT + 9)]
+    response = client.post("/v1/events", json=events)
+    assert response.json() == {"accepted": 24}
+    bodies = {m["Body"] for m in _wait_for_messages(stack, 24, timeout=20)}
+    assert len(bodies) == 24
+
+
+def test_ingest_invalid_event_is_422_naming_field_and_enqueues_nothing(stack, client):
+    """A bad event rejects the whole request with the offending field, and nothing is queued."""
+    good = query_event(str(uuid.uuid4()), timestamp=QUERY_AT)
+    bad = response_event("r-2", timestamp=QUERY_AT) | {"matchScore": 140}
+    response = client.post("/v1/events", json=[good, bad])
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", 1, "response", "matchScore"]
+    assert client.app.state.publisher.stats.accepted == 0
+    assert queue_depth(stack, stack.resources.queue_url) == 0
+
+
+def test_ingest_body_not_json_is_422(stack, client):
+    """A body that is not JSON is rejected with a JSON error."""
+    response = client.post("/v1/events", content=b"{nope", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_ingest_more_than_100_events_is_422(stack, client):
+    """A list of 101 events is refused."""
+    events = [query_event(f"r-{n}", timestamp=QUERY_AT) for n in range(101)]
+    response = client.post("/v1/events", json=events)
+    assert response.status_code == 422
+    assert client.app.state.publisher.stats.accepted == 0
+
+
+def test_ingest_body_over_256kb_is_413(stack, client):
+    """A body over 256 KiB is refused before parsing, and nothing is queued."""
+    event = query_event(str(uuid.uuid4()), timestamp=QUERY_AT, query="x" * (256 * 1024))
+    response = client.post("/v1/events", json=event)
+    assert response.status_code == 413
+    assert client.app.state.publisher.stats.accepted == 0
+
+
+def test_ingest_health_probes_when_queue_exists(stack, client):
+    """/healthz says alive and /readyz says ready when the queue answers."""
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_ingest_readyz_is_503_when_queue_missing(stack, monkeypatch):
+    """/readyz reports unavailable while the queue cannot be reached."""
+    settings = IngestSettings(queue_name="no-such-queue.fifo")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+
+
+class _GatedSender(QueueSender):
+    """A real sender that holds every call until the test opens the gate."""
+
+    def __init__(self, real: QueueSender, gate: threading.Event) -> None:
+        self._real, self._gate = real, gate
+
+    def send_batch(self, messages):
+        assert self._gate.wait(10), "gate never opened"
+        return self._real.send_batch(messages)
+
+
+def test_ingest_answers_before_sqs_call_completes(stack):
+    """The request returns 202 while the SQS call is still blocked: fire-and-forget."""
+    settings = IngestSettings()
+    gate = threading.Event()
+    publisher = build_publisher(settings)
+    real_factory = publisher._sender_factory
+    publisher._sender_factory = lambda: _GatedSender(real_factory(), gate)
+    with TestClient(create_app(settings, publisher)) as client:
+        response = client.post("/v1/events", json=query_event(str(uuid.uuid4()), timestamp=QUERY_AT))
+        assert response.status_code == 202
+        assert queue_depth(stack, stack.resources.queue_url) == 0
+        gate.set()
+        assert len(_wait_for_messages(stack, 1)) == 1
+
+
+def test_ingest_shutdown_flushes_pending_events(stack):
+    """Events still lingering in the buffer are sent when the app shuts down."""
+    settings = IngestSettings(linger_ms=60_000)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(3):
+            client.post("/v1/events", json=query_event(str(uuid.uuid4()), timestamp=QUERY_AT))
+        publisher = client.app.state.publisher
+    assert publisher.stats.sent == 3 and publisher.stats.abandoned == 0
+    assert len(_wait_for_messages(stack, 3)) == 3
+
+
+def test_ingest_full_buffer_is_503_and_accepts_nothing(stack):
+    """When the buffer cannot take the whole request, it is refused rather than half-taken."""
+    settings = IngestSettings(buffer_capacity=2, linger_ms=60_000)
+    with TestClient(create_app(settings)) as client:
+        events = [query_event(str(uuid.uuid4()), timestamp=QUERY_AT) for _ in range(3)]
+        response = client.post("/v1/events", json=events)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        assert client.app.state.publisher.stats.accepted == 0
+
+
+def test_ingest_retries_until_queue_is_reachable(stack):
+    """Events accepted while the queue is missing are kept and delivered once it exists."""
+    name = f"late-{uuid.uuid4().hex[:8]}.fifo"
+    settings = IngestSettings(queue_name=name)
+    sqs = stack.client("sqs")
+    with TestClient(create_app(settings)) as client:
+        client.post("/v1/events", json=query_event(str(uuid.uuid4()), timestamp=QUERY_AT))
+        publisher = client.app.state.publisher
+        deadline = time.monotonic() + 10
+        while publisher.stats.send_failures == 0:
+            assert time.monotonic() < deadline, "the publisher never tried"
+            time.sleep(0.05)
+        url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"]
+        deadline = time.monotonic() + 15
+        while publisher.stats.sent == 0:
+            assert time.monotonic() < deadline, "the event was never delivered"
+            time.sleep(0.05)
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    assert len(messages) == 1
+    assert publisher.stats.abandoned == 0
