@@ -141,7 +141,8 @@ def runner(processor_url: str, reporter_url: str, schedule: bool, wait_for_funct
     from cv_analytics.runner.service import EventSources, http_invokers, wait_for_function
 
     processor, reporter = http_invokers(processor_url=processor_url, reporter_url=reporter_url)
-    wait_for_function(processor, timeout=wait_for_functions)
+    for function in (processor, reporter):
+        wait_for_function(function, timeout=wait_for_functions)
     sources = EventSources(processor=processor, reporter=reporter, schedule=schedule, wait_seconds=10)
     sources.start()
     click.echo(f"runner: {processor_url} ← SQS, {reporter_url} ← schedule" + ("" if schedule else " (off)"))

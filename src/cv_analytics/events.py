@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     TypeAdapter,
     ValidationError,
@@ -23,7 +24,8 @@ from pydantic import (
 # printable ASCII without spaces and 128 characters at most.
 RequestId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[!-~]+$")]
 EpochMillis = Annotated[StrictInt, Field(gt=0)]
-Number = StrictInt | float
+# JSON numbers: a bool or a numeric string is a sender bug, not a number.
+Number = StrictInt | StrictFloat
 
 
 class _Open(BaseModel):
@@ -43,7 +45,7 @@ class Performance(_Open):
 
 
 class ResponseMetadata(_Open):
-    matchQuality: Annotated[float, Field(ge=0, le=1)] | None = None
+    matchQuality: Annotated[Number, Field(ge=0, le=1)] | None = None
     sourcesUsed: list[str] | None = None
 
 

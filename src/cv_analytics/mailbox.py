@@ -7,7 +7,7 @@ moto keeps them in ``/moto-api/data.json`` (under ``ses``); LocalStack serves th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email import message_from_string, policy
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -72,7 +72,8 @@ def _from_moto_simple(item: dict[str, Any]) -> CapturedEmail:
 
 
 def _from_raw(message_id: str, raw: str) -> CapturedEmail:
-    message = message_from_string(raw, policy=policy.default)
+    # Parse bytes, not text: a str parse would not decode 8-bit parts correctly.
+    message = message_from_bytes(raw.encode("utf-8"), policy=policy.default)
     assert isinstance(message, EmailMessage)
     return CapturedEmail(
         message_id=message_id,

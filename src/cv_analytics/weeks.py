@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-_WEEK_PATTERN = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
+_WEEK_PATTERN = re.compile(r"(?P<year>[0-9]{4})-W(?P<week>[0-9]{2})")
 
 
 @dataclass(frozen=True, order=True)
@@ -24,7 +24,7 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        match = _WEEK_PATTERN.match(text)
+        match = _WEEK_PATTERN.fullmatch(text)
         if match is None:
             raise ValueError(f"not an ISO week (expected YYYY-Www, e.g. 2025-W47): {text!r}")
         return cls(int(match["year"]), int(match["week"]))
@@ -41,7 +41,7 @@ class IsoWeek:
     @classmethod
     def last_full_week_before(cls, moment: datetime) -> IsoWeek:
         """The most recent Monday-to-Sunday week that ended at or before ``moment``."""
-        return cls.of(moment - timedelta(days=7))
+        return cls.of(moment.astimezone(UTC) - timedelta(days=7))
 
     @property
     def start(self) -> datetime:

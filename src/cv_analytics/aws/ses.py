@@ -20,8 +20,9 @@ class OutgoingEmail:
         message["Subject"] = self.subject
         message["From"] = self.sender
         message["To"] = self.recipient
-        message.set_content(self.text)
-        message.add_alternative(self.html, subtype="html")
+        # Quoted-printable keeps the message 7-bit clean, as SES recommends.
+        message.set_content(self.text, cte="quoted-printable")
+        message.add_alternative(self.html, subtype="html", cte="quoted-printable")
         return message.as_bytes()
 
 

@@ -61,9 +61,9 @@ class InProcessInvoker:
         # Round-trip through JSON, as Lambda does, so handlers never share objects with us.
         try:
             result = self._handler(json.loads(json.dumps(payload)), context)
+            return json.loads(json.dumps(result))
         except Exception as exc:
             raise InvocationError(f"{self.name} raised {type(exc).__name__}: {exc}") from exc
-        return json.loads(json.dumps(result))
 
 
 class HttpInvoker:
@@ -74,6 +74,14 @@ class HttpInvoker:
         self._url = url if url.endswith(RIE_INVOKE_PATH) else url.rstrip("/") + RIE_INVOKE_PATH
         self._client = client or httpx.Client(timeout=timeout_seconds + 5)
 
+    def is_reachable(self) -> bool:
+        """Whether the emulator answers HTTP at all; nothing is invoked."""
+        try:
+            self._client.get(self._url, timeout=2)
+        except httpx.HTTPError:
+            return False
+        return True
+
     def invoke(self, payload: dict[str, Any]) -> Any:
         try:
             response = self._client.post(self._url, json=payload)
@@ -81,7 +89,10 @@ class HttpInvoker:
             raise InvocationError(f"{self.name} unreachable at {self._url}: {exc}") from exc
         if response.status_code != 200:
             raise InvocationError(f"{self.name} answered HTTP {response.status_code}: {response.text[:500]}")
-        result = response.json() if response.content else None
+        try:
+            result = response.json() if response.content else None
+        except ValueError as exc:
+            raise InvocationError(f"{self.name} answered non-JSON: {response.text[:200]!r}") from exc
         if _is_function_error(response, result):
             raise InvocationError(f"{self.name} failed: {json.dumps(result)[:500]}")
         return result

@@ -37,9 +37,10 @@ def next_fire_time(expression: str, *, after: datetime) -> datetime:
             raise UnsupportedSchedule(f"{expression} never fires after {after.isoformat()}")
         return nxt
     if match := _RATE.match(expression):
+        if int(match["n"]) < 1:
+            raise UnsupportedSchedule(f"a rate must be at least 1: {expression!r}")
         unit = match["unit"].rstrip("s")
-        step = timedelta(**{f"{unit}s": int(match["n"])})
-        return after + step
+        return after + timedelta(**{f"{unit}s": int(match["n"])})
     raise UnsupportedSchedule(f"not an EventBridge schedule expression: {expression!r}")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from cv_analytics.aws.clients import aws_client, queue_url
 from cv_analytics.resources import load_resources
-from cv_analytics.runner.invokers import HttpInvoker, InProcessInvoker, InvocationError, Invoker
+from cv_analytics.runner.invokers import HttpInvoker, InProcessInvoker, Invoker
 from cv_analytics.runner.schedule import ScheduleSource
 from cv_analytics.runner.sqs_source import SqsEventSource
 from cv_analytics.settings import ResourceNames
@@ -29,7 +29,7 @@ def in_process_invokers() -> tuple[Invoker, Invoker]:
     )  # fmt: skip
 
 
-def http_invokers(*, processor_url: str, reporter_url: str) -> tuple[Invoker, Invoker]:
+def http_invokers(*, processor_url: str, reporter_url: str) -> tuple[HttpInvoker, HttpInvoker]:
     """The processor and reporter containers, called through their emulator URLs."""
     spec = load_resources()
     return (
@@ -38,17 +38,14 @@ def http_invokers(*, processor_url: str, reporter_url: str) -> tuple[Invoker, In
     )  # fmt: skip
 
 
-def wait_for_function(invoker: Invoker, *, timeout: float) -> None:
-    """Poll a function with an empty SQS event until it answers (containers start slowly)."""
+def wait_for_function(invoker: HttpInvoker, *, timeout: float) -> None:
+    """Poll until a function container's emulator answers HTTP (without invoking it:
+    an invocation of the reporter would send an email)."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            invoker.invoke({"Records": []})
-            return
-        except InvocationError as exc:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{invoker.name} did not answer within {timeout:.0f}s: {exc}") from exc
-            time.sleep(0.5)
+    while not invoker.is_reachable():
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{invoker.name} did not answer within {timeout:.0f}s")
+        time.sleep(0.5)
 
 
 class EventSources:

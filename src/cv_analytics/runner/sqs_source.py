@@ -72,12 +72,14 @@ def failed_ids(response: Any, records: Sequence[dict[str, Any]]) -> set[str]:
     every = {record["messageId"] for record in records}
     if response is None:
         return set()
-    failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+    if not isinstance(response, dict):
+        return every
+    failures = response.get("batchItemFailures")
     if failures is None:
         return set()
-    reported = {item.get("itemIdentifier") for item in failures if isinstance(item, dict)}
-    # Lambda fails the whole batch when an identifier is missing or unknown.
-    return every if not reported <= every or None in reported else reported
+    reported = {item.get("itemIdentifier") if isinstance(item, dict) else None for item in failures}
+    # Lambda fails the whole batch when an identifier is missing, empty or unknown.
+    return reported if reported <= every else every
 
 
 class SqsEventSource:

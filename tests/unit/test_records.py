@@ -1,0 +1,311 @@
+"""Correlating a query and its response into one record, in any order, any number of times.
+
+The DynamoDB merge is simulated in memory the way ``AnalyticsStore`` does it: the event's
+half is SET (None values skipped), then the derived fields are SET, or REMOVEd when None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cv_analytics.events import QueryEvent, ResponseEvent, parse_event
+from cv_analytics.records import (
+    DERIVED_ATTRIBUTES,
+    QUERY_ATTRIBUTES,
+    RESPONSE_ATTRIBUTES,
+    AnalyticsRecord,
+    Status,
+    derive,
+    half_of,
+    query_half,
+    response_half,
+)
+from tests.helpers import load_event
+
+TTL_DAYS = 90
+SUNDAY_LAST_MOMENT_MS = 1763942399900  # Sunday 2025-11-23 23:59:59.900 UTC, in 2025-W47
+MONDAY_FIRST_MOMENT_MS = 1763942400300  # Monday 2025-11-24 00:00:00.300 UTC, in 2025-W48
+
+
+def _query(**changes: Any) -> QueryEvent:
+    event = parse_event({**load_event("query_event"), **changes})
+    assert isinstance(event, QueryEvent)
+    return event
+
+
+def _response(**changes: Any) -> ResponseEvent:
+    event = parse_event({**load_event("response_event"), **changes})
+    assert isinstance(event, ResponseEvent)
+    return event
+
+
+def _apply(item: dict[str, Any], event: QueryEvent | ResponseEvent) -> dict[str, Any]:
+    item.setdefault("requestId", event.requestId)
+    item.update({k: v for k, v in half_of(event).items() if v is not None})
+    for name, value in derive(item, ttl_days=TTL_DAYS).items():
+        if value is None:
+            item.pop(name, None)
+        else:
+            item[name] = value
+    return item
+
+
+def _merge(*events: QueryEvent | ResponseEvent) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for event in events:
+        _apply(item, event)
+    return item
+
+
+# --- each half alone --------------------------------------------------------------------------
+
+
+def test_merge_query_only_awaits_response():
+    """A query alone gives an awaiting_response record anchored on the query time."""
+    item = _merge(_query())
+
+    assert item["status"] == Status.AWAITING_RESPONSE.value == "awaiting_response"
+    assert (item["week"], item["timestamp"]) == ("2025-W47", 1763560992345)
+    assert "latencyMs" not in item
+    assert "matchType" not in item
+
+
+def test_merge_response_only_awaits_query():
+    """A response alone gives an awaiting_query record, its week taken from the response time."""
+    item = _merge(_response(timestamp=MONDAY_FIRST_MOMENT_MS))
+
+    assert item["status"] == "awaiting_query"
+    assert (item["week"], item["timestamp"]) == ("2025-W48", MONDAY_FIRST_MOMENT_MS)
+    assert "latencyMs" not in item
+    assert "query" not in item
+
+
+def test_merge_query_only_skips_absent_optional_fields():
+    """Optional fields the worker did not send are not written as None."""
+    event = parse_event(load_event("query_event_minimal"))
+
+    item = _merge(event)
+
+    assert item == {
+        "requestId": "test-query-001",
+        "query": "Do you have Python experience?",
+        "queryTimestamp": 1698765432000,
+        "week": "2023-W44",
+        "timestamp": 1698765432000,
+        "status": "awaiting_response",
+        "expiresAt": 1698765432 + TTL_DAYS * 86_400,
+    }
+
+
+# --- both halves ------------------------------------------------------------------------------
+
+
+def test_merge_query_then_response_answered():
+    """Query then response gives an answered record with every field of both halves."""
+    item = _merge(_query(), _response())
+
+    assert item == {
+        "requestId": "5b1f4c2e-9a7d-4e3b-8c61-2f0d9e7a4b35",
+        "query": "Have you led teams building C# microservices on Azure?",
+        "queryTimestamp": 1763560992345,
+        "querySessionId": "7c9e2b14-3f8a-4d6e-b5a0-1e2f3a4b5c6d",
+        "userAgent": load_event("query_event")["metadata"]["userAgent"],
+        "referer": "https://cv.example.com/",
+        "responseTimestamp": 1763560994218,
+        "responseSessionId": "7c9e2b14-3f8a-4d6e-b5a0-1e2f3a4b5c6d",
+        "matchType": "full",
+        "matchScore": 91,
+        "matchQuality": 0.91,
+        "reasoning": 'Excellent match: "C#" with 0.91 similarity',
+        "vectorMatches": 5,
+        "sourcesUsed": ["C#", ".NET", "Azure", "Microservices"],
+        "week": "2025-W47",
+        "timestamp": 1763560992345,
+        "sessionId": "7c9e2b14-3f8a-4d6e-b5a0-1e2f3a4b5c6d",
+        "status": "answered",
+        "latencyMs": 1873,
+        "expiresAt": 1763560992 + TTL_DAYS * 86_400,
+    }
+
+
+def test_merge_order_does_not_matter():
+    """Response-then-query converges on exactly the record query-then-response gives."""
+    assert _merge(_response(), _query()) == _merge(_query(), _response())
+
+
+def test_merge_latency_is_response_minus_query():
+    """latencyMs is the response timestamp minus the query timestamp."""
+    item = _merge(_response(timestamp=1698765432100), _query(timestamp=1698765432000))
+
+    assert item["latencyMs"] == 100
+
+
+@pytest.mark.parametrize("order", ["query-first", "response-first"])
+def test_merge_week_from_query_when_response_crosses_week(order):
+    """A query at Sunday 23:59:59.900 answered on Monday belongs to the query's week."""
+    query = _query(timestamp=SUNDAY_LAST_MOMENT_MS)
+    response = _response(timestamp=MONDAY_FIRST_MOMENT_MS)
+    events = (query, response) if order == "query-first" else (response, query)
+
+    item = _merge(*events)
+
+    assert (item["week"], item["timestamp"], item["latencyMs"]) == (
+        "2025-W47",
+        SUNDAY_LAST_MOMENT_MS,
+        400,
+    )
+
+
+def test_merge_late_query_moves_record_to_query_week():
+    """A response-only record filed under the response's week moves when its query arrives."""
+    item = _merge(_response(timestamp=MONDAY_FIRST_MOMENT_MS))
+    assert item["week"] == "2025-W48"
+
+    _apply(item, _query(timestamp=SUNDAY_LAST_MOMENT_MS))
+
+    assert (item["week"], item["status"]) == ("2025-W47", "answered")
+
+
+# --- redelivery -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["query", "response"])
+def test_merge_same_event_twice_alone_is_idempotent(kind):
+    """Redelivering a lone event leaves its record unchanged."""
+    event = _query() if kind == "query" else _response()
+    once = _merge(event)
+
+    assert _merge(event, event) == once
+
+
+@pytest.mark.parametrize("replayed", ["query", "response"])
+def test_merge_replay_after_answer_is_idempotent(replayed):
+    """Redelivering either event after the record is answered changes nothing."""
+    query, response = _query(), _response()
+    answered = _merge(query, response)
+
+    again = _merge(query, response, query if replayed == "query" else response)
+
+    assert again == answered
+
+
+# --- session and expiry -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["query-first", "response-first"])
+def test_merge_session_prefers_query(order):
+    """When both halves carry a session, the query's wins whatever the order."""
+    query, response = _query(sessionId="from-query"), _response(sessionId="from-response")
+    events = (query, response) if order == "query-first" else (response, query)
+
+    assert _merge(*events)["sessionId"] == "from-query"
+
+
+def test_merge_session_falls_back_to_response():
+    """A query without a session takes the response's."""
+    query = parse_event(load_event("query_event_minimal"))
+    response = _response(requestId="test-query-001", sessionId="from-response")
+
+    assert _merge(query, response)["sessionId"] == "from-response"
+
+
+def test_merge_no_session_anywhere_leaves_it_out():
+    """With no session on either half, sessionId is absent rather than None."""
+    item = _merge(
+        parse_event(load_event("query_event_minimal")),
+        parse_event(load_event("response_event_minimal")),
+    )
+
+    assert "sessionId" not in item
+
+
+def test_derive_expires_at_from_query_anchor():
+    """expiresAt is the query's epoch seconds plus ttl_days whole days."""
+    item = {"queryTimestamp": 1698765432999, "responseTimestamp": 1698765499999}
+
+    assert derive(item, ttl_days=14)["expiresAt"] == 1698765432 + 14 * 86_400
+
+
+def test_derive_expires_at_from_response_without_query():
+    """Without a query, expiresAt counts from the response's epoch seconds."""
+    assert derive({"responseTimestamp": 1698765432100}, ttl_days=90)["expiresAt"] == (
+        1698765432 + 90 * 86_400
+    )
+
+
+def test_derive_without_either_half_rejected():
+    """A record with neither timestamp cannot be derived."""
+    with pytest.raises(ValueError, match="a record needs a query or a response"):
+        derive({"requestId": "orphan"}, ttl_days=90)
+
+
+# --- who owns which attribute -----------------------------------------------------------------
+
+
+def test_query_half_owns_exactly_query_attributes():
+    """A query writes only the attributes listed as the query's."""
+    assert tuple(query_half(_query())) == QUERY_ATTRIBUTES
+
+
+def test_response_half_owns_exactly_response_attributes():
+    """A response writes only the attributes listed as the response's."""
+    assert tuple(response_half(_response())) == RESPONSE_ATTRIBUTES
+
+
+def test_attribute_ownership_disjoint():
+    """No attribute is written by two owners, so no write can clobber another's."""
+    owners = [set(QUERY_ATTRIBUTES), set(RESPONSE_ATTRIBUTES), set(DERIVED_ATTRIBUTES)]
+
+    assert sum(len(owner) for owner in owners) == len(set().union(*owners))
+
+
+# --- reading the record back ------------------------------------------------------------------
+
+
+def test_analytics_record_from_item_answered():
+    """A merged answered item reads back as the record the reporter expects."""
+    item = _merge(_response(), _query())
+
+    assert AnalyticsRecord.from_item(item) == AnalyticsRecord(
+        request_id="5b1f4c2e-9a7d-4e3b-8c61-2f0d9e7a4b35",
+        week="2025-W47",
+        timestamp=1763560992345,
+        status=Status.ANSWERED,
+        query="Have you led teams building C# microservices on Azure?",
+        session_id="7c9e2b14-3f8a-4d6e-b5a0-1e2f3a4b5c6d",
+        match_type="full",
+        match_score=91,
+        reasoning='Excellent match: "C#" with 0.91 similarity',
+        vector_matches=5,
+        sources_used=("C#", ".NET", "Azure", "Microservices"),
+        latency_ms=1873,
+        user_agent=load_event("query_event")["metadata"]["userAgent"],
+        referer="https://cv.example.com/",
+    )
+
+
+def test_analytics_record_from_item_unanswered():
+    """An unanswered item reads back with no match fields and an empty sourcesUsed."""
+    record = AnalyticsRecord.from_item(_merge(parse_event(load_event("query_event_minimal"))))
+
+    assert record == AnalyticsRecord(
+        request_id="test-query-001",
+        week="2023-W44",
+        timestamp=1698765432000,
+        status=Status.AWAITING_RESPONSE,
+        query="Do you have Python experience?",
+    )
+    assert (record.has_query, record.answered) == (True, False)
+
+
+def test_analytics_record_from_item_response_only_has_no_query():
+    """A response-only item is a record without a query."""
+    record = AnalyticsRecord.from_item(_merge(_response()))
+
+    assert (record.status, record.has_query, record.answered) == (
+        Status.AWAITING_QUERY,
+        False,
+        False,
+    )

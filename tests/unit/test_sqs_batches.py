@@ -1,0 +1,168 @@
+"""Sending to the FIFO queue: SendMessageBatch-sized chunks, and which messages SQS refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cv_analytics.aws.sqs import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ENTRIES,
+    OutgoingMessage,
+    QueueSender,
+    split_batches,
+)
+
+KIB = 1024
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/cv-analytics-queue.fifo"
+
+
+def _message(n: int, *, size: int = 200) -> OutgoingMessage:
+    body = f'{{"n":{n},"pad":"'
+    body += "x" * (size - len(body) - 2) + '"}'
+    return OutgoingMessage(body=body, group_id="analytics", deduplication_id=f"req-{n}-query-{n}")
+
+
+def _sizes(batches: list[list[OutgoingMessage]]) -> list[int]:
+    return [len(batch) for batch in batches]
+
+
+# --- split_batches ----------------------------------------------------------------------------
+
+
+def test_split_batches_empty():
+    """No messages, no batches."""
+    assert split_batches([]) == []
+
+
+def test_split_batches_at_most_ten_entries():
+    """25 small messages go out as 10, 10 and 5."""
+    assert _sizes(split_batches([_message(n) for n in range(25)])) == [10, 10, 5]
+
+
+def test_split_batches_exactly_ten_is_one_batch():
+    """Ten messages fit in a single batch."""
+    assert _sizes(split_batches([_message(n) for n in range(MAX_BATCH_ENTRIES)])) == [10]
+
+
+def test_split_batches_large_messages_split_by_bytes():
+    """Five ~100 KiB messages go out two at a time, keeping each request under 256 KiB."""
+    messages = [_message(n, size=100 * KIB) for n in range(5)]
+
+    batches = split_batches(messages)
+
+    assert _sizes(batches) == [2, 2, 1]
+    assert max(sum(m.size for m in batch) for batch in batches) == 200 * KIB
+
+
+def test_split_batches_exactly_at_byte_limit_is_one_batch():
+    """Two messages totalling exactly 256 KiB still fit in one request."""
+    messages = [_message(n, size=MAX_BATCH_BYTES // 2) for n in range(2)]
+
+    assert _sizes(split_batches(messages)) == [2]
+
+
+def test_split_batches_one_byte_over_limit_splits():
+    """One byte over 256 KiB forces a second batch."""
+    messages = [_message(0, size=MAX_BATCH_BYTES // 2), _message(1, size=MAX_BATCH_BYTES // 2 + 1)]
+
+    assert _sizes(split_batches(messages)) == [1, 1]
+
+
+def test_split_batches_preserves_order():
+    """Concatenating the batches gives back the messages in their original order."""
+    messages = [_message(n, size=(n % 4 + 1) * 30 * KIB) for n in range(23)]
+
+    batches = split_batches(messages)
+
+    assert [m for batch in batches for m in batch] == messages
+    assert len(batches) > 1
+
+
+def test_split_batches_oversized_message_alone():
+    """A message larger than the byte limit travels alone (SQS, not the splitter, rejects it)."""
+    small_before, small_after = _message(0), _message(2)
+    oversized = _message(1, size=MAX_BATCH_BYTES + KIB)
+
+    batches = split_batches([small_before, oversized, small_after])
+
+    assert batches == [[small_before], [oversized], [small_after]]
+
+
+def test_outgoing_message_size_counts_utf8_bytes():
+    """The byte limit is counted in UTF-8 bytes: '▲' weighs three."""
+    message = OutgoingMessage(body="▲", group_id="analytics", deduplication_id="d")
+
+    assert message.size == 3
+
+
+def test_split_batches_counts_multibyte_characters_as_bytes():
+    """Two bodies of 50,000 '▲' (150,000 bytes each) cannot share one 256 KiB request."""
+    messages = [
+        OutgoingMessage(body="▲" * 50_000, group_id="analytics", deduplication_id=f"d{n}")
+        for n in range(2)
+    ]
+
+    assert _sizes(split_batches(messages)) == [1, 1]
+
+
+# --- QueueSender.send_batch -------------------------------------------------------------------
+
+
+class FakeSqs:
+    def __init__(self, failed_ids: tuple[str, ...] = ()) -> None:
+        self._failed_ids = failed_ids
+        self.calls: list[dict[str, Any]] = []
+
+    def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        failed = [
+            {"Id": entry_id, "SenderFault": False, "Code": "InternalError", "Message": "retry"}
+            for entry_id in self._failed_ids
+        ]
+        successful = [
+            {"Id": entry["Id"], "MessageId": f"msg-{entry['Id']}", "SequenceNumber": "1"}
+            for entry in kwargs["Entries"]
+            if entry["Id"] not in self._failed_ids
+        ]
+        response: dict[str, Any] = {"Successful": successful}
+        if failed:
+            response["Failed"] = failed
+        return response
+
+
+def test_queue_sender_send_batch_entries():
+    """One SendMessageBatch call carries each body with its group and deduplication ids."""
+    client = FakeSqs()
+    messages = [_message(0), _message(1)]
+
+    QueueSender(client=client, queue_url=QUEUE_URL).send_batch(messages)
+
+    assert client.calls == [
+        {
+            "QueueUrl": QUEUE_URL,
+            "Entries": [
+                {
+                    "Id": str(n),
+                    "MessageBody": messages[n].body,
+                    "MessageGroupId": "analytics",
+                    "MessageDeduplicationId": f"req-{n}-query-{n}",
+                }
+                for n in range(2)
+            ],
+        }
+    ]
+
+
+def test_queue_sender_send_batch_all_accepted():
+    """When SQS accepts every entry, nothing is returned."""
+    sender = QueueSender(client=FakeSqs(), queue_url=QUEUE_URL)
+
+    assert sender.send_batch([_message(n) for n in range(3)]) == []
+
+
+def test_queue_sender_send_batch_returns_failed_messages():
+    """Entries SQS reports as Failed are mapped back to their messages by Id, in order."""
+    messages = [_message(n) for n in range(5)]
+    sender = QueueSender(client=FakeSqs(failed_ids=("1", "3")), queue_url=QUEUE_URL)
+
+    assert sender.send_batch(messages) == [messages[1], messages[3]]
