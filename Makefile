@@ -44,7 +44,7 @@ $(CHECKOV_VENV)/.installed:
 	@touch $@
 
 checkov: $(CHECKOV_VENV)/.installed  ## static security checks of infra/terraform (own venv)
-	$(CHECKOV_VENV)/bin/checkov -d infra/terraform --quiet --compact
+	$(CHECKOV_VENV)/bin/checkov -d infra/terraform --quiet --compact --skip-download
 
 compose-config: install  ## validate docker-compose.yml without a Docker daemon
 	$(BIN)/docker-compose -f docker-compose.yml config -q

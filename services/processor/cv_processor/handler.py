@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -18,7 +19,8 @@ from cv_analytics.aws.sqs import DeadLetterQueue
 from cv_processor.processing import IncomingMessage, MessageProcessor
 from cv_processor.settings import ProcessorSettings
 
-logger = Logger(service="cv-analytics-processor")
+# Powertools' own variable names the service on AWS; the default covers local runs.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "cv-analytics-processor"))
 # A failed message fails only the rest of its own group: other groups keep flowing.
 batch = SqsFifoPartialProcessor(skip_group_on_error=True)
 

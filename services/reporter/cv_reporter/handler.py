@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -14,7 +15,8 @@ from cv_analytics.aws.ses import Mailer
 from cv_reporter.reporting import WeeklyReporter, week_to_report
 from cv_reporter.settings import ReporterSettings
 
-logger = Logger(service="cv-analytics-reporter")
+# Powertools' own variable names the service on AWS; the default covers local runs.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "cv-analytics-reporter"))
 
 
 @cache
