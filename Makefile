@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: help install demo up test test-unit test-functional test-containers checkov compose-config benchmark clean
+.PHONY: help install demo up test test-unit test-functional test-containers lint checkov compose-config benchmark clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ test-functional: install  ## handlers and API against the embedded AWS endpoint
 
 test-containers: install  ## the Docker tiers (needs a Docker daemon)
 	$(BIN)/python -m pytest tests/containers tests/integration -rs
+
+lint: install  ## ruff: lint and formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)

@@ -32,7 +32,7 @@ from cv_analytics.weeks import IsoWeek
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _timed_posts(api_url: str, events: list[dict]) -> list[float]:
@@ -89,12 +89,22 @@ def main() -> None:
 
     kit_p50, naive_p50 = statistics.median(kit), statistics.median(naive)
     print(f"events                     {len(events)}")
-    print(f"up → ready                 {pipeline.started_in:.2f} s (embedded emulator, provisioning, API, runner)")
-    print(f"request wait, kit          p50 {kit_p50 * 1000:.1f} ms   p95 {_percentile(kit, 0.95) * 1000:.1f} ms")
-    print(f"request wait, naive        p50 {naive_p50 * 1000:.1f} ms   p95 {_percentile(naive, 0.95) * 1000:.1f} ms"
-          "   (synchronous SendMessage per event)")
+    print(
+        f"up → ready                 {pipeline.started_in:.2f} s"
+        " (embedded emulator, provisioning, API, runner)"
+    )
+    print(
+        f"request wait, kit          p50 {kit_p50 * 1000:.1f} ms   p95 {_percentile(kit, 0.95) * 1000:.1f} ms"
+    )
+    print(
+        f"request wait, naive        p50 {naive_p50 * 1000:.1f} ms"
+        f"   p95 {_percentile(naive, 0.95) * 1000:.1f} ms"
+        "   (synchronous SendMessage per event)"
+    )
     print(f"  naive / kit (p50)        {naive_p50 / kit_p50:.1f}x")
-    print(f"end-to-end throughput      {len(events) / elapsed:.1f} events/s ({elapsed:.1f} s until processed)")
+    print(
+        f"end-to-end throughput      {len(events) / elapsed:.1f} events/s ({elapsed:.1f} s until processed)"
+    )
 
 
 if __name__ == "__main__":

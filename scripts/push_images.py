@@ -115,9 +115,7 @@ def image_tag(commit: str, *, dirty: bool, allow_dirty: bool, now: datetime) -> 
     if not dirty:
         return commit
     if not allow_dirty:
-        raise PushError(
-            "the working tree has uncommitted changes; commit them or pass --allow-dirty"
-        )
+        raise PushError("the working tree has uncommitted changes; commit them or pass --allow-dirty")
     return f"{commit}-dirty-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
@@ -132,9 +130,7 @@ def resolve_image(ecr: Any, *, prefix: str, function: str, tag: str) -> Image:
         raise PushError(
             f"ECR repository {name} does not exist (create it: terraform apply in infra/terraform)"
         ) from error
-    return Image(
-        function=function, prefix=prefix, repository_uri=repository["repositoryUri"], tag=tag
-    )
+    return Image(function=function, prefix=prefix, repository_uri=repository["repositoryUri"], tag=tag)
 
 
 def tag_in_ecr(ecr: Any, image: Image) -> bool:
@@ -164,9 +160,7 @@ def connect_docker() -> Any:
         client.ping()
     except docker.errors.DockerException as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise PushError(
-            f"Docker is not reachable (is the daemon running?): {first_line}"
-        ) from error
+        raise PushError(f"Docker is not reachable (is the daemon running?): {first_line}") from error
     return client
 
 
@@ -196,9 +190,7 @@ def build_image(docker_client: Any, image: Image, *, root: Path, platform: str) 
 
 def push_image(docker_client: Any, image: Image) -> str | None:
     """Push ``image`` and return its digest when the registry reports one."""
-    stream = docker_client.images.push(
-        image.repository_uri, tag=image.tag, stream=True, decode=True
-    )
+    stream = docker_client.images.push(image.repository_uri, tag=image.tag, stream=True, decode=True)
     return _push_digest(stream, image)
 
 
@@ -207,9 +199,7 @@ def _push_digest(stream: Iterable[dict[str, Any]], image: Image) -> str | None:
     for chunk in stream:
         error = chunk.get("error") or chunk.get("errorDetail", {}).get("message")
         if error and "already exists" in error:
-            raise PushError(
-                f"{image.remote_ref} already exists and ECR tags are immutable; not pushed"
-            )
+            raise PushError(f"{image.remote_ref} already exists and ECR tags are immutable; not pushed")
         if error:
             raise PushError(f"pushing {image.remote_ref} failed: {error}")
         digest = chunk.get("aux", {}).get("Digest", digest)
@@ -226,9 +216,7 @@ def deploy_image(lambda_client: Any, image: Image) -> None:
     except lambda_client.exceptions.ResourceNotFoundException as error:
         raise PushError(f"Lambda function {image.name} does not exist") from error
     waiter_name = (
-        "function_updated_v2"
-        if "function_updated_v2" in lambda_client.waiter_names
-        else "function_updated"
+        "function_updated_v2" if "function_updated_v2" in lambda_client.waiter_names else "function_updated"
     )
     try:
         lambda_client.get_waiter(waiter_name).wait(
@@ -263,9 +251,7 @@ def run(
     if options.dry_run:
         _describe(images, pushed, options, out)
         return images
-    _publish(
-        images, pushed, docker_client=docker_client, ecr=ecr, root=root, options=options, out=out
-    )
+    _publish(images, pushed, docker_client=docker_client, ecr=ecr, root=root, options=options, out=out)
     if options.deploy:
         for image in images:
             deploy_image(lambda_client, image)
@@ -294,9 +280,7 @@ def _publish(
         out(f"pushed {image.remote_ref}" + (f" ({digest})" if digest else ""))
 
 
-def _describe(
-    images: Sequence[Image], pushed: dict[str, bool], options: Options, out: Output
-) -> None:
+def _describe(images: Sequence[Image], pushed: dict[str, bool], options: Options, out: Output) -> None:
     for image in images:
         if pushed[image.function]:
             out(f"[dry run] {image.remote_ref} is already in ECR: would not rebuild or push it")
@@ -313,22 +297,14 @@ def _describe(
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--prefix", default=DEFAULT_PREFIX, help="name prefix of repositories and functions"
-    )
-    parser.add_argument(
-        "--platform", default=DEFAULT_PLATFORM, help="image platform (default %(default)s)"
-    )
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="name prefix of repositories and functions")
+    parser.add_argument("--platform", default=DEFAULT_PLATFORM, help="image platform (default %(default)s)")
     parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
     parser.add_argument(
         "--allow-dirty", action="store_true", help="build from a tree with uncommitted changes"
     )
-    parser.add_argument(
-        "--deploy", action="store_true", help="update both functions to the new images"
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the plan; no Docker, no AWS writes"
-    )
+    parser.add_argument("--deploy", action="store_true", help="update both functions to the new images")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan; no Docker, no AWS writes")
     return parser.parse_args(argv)
 
 
@@ -337,9 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
     args = parse_args(argv)
-    options = Options(
-        prefix=args.prefix, platform=args.platform, deploy=args.deploy, dry_run=args.dry_run
-    )
+    options = Options(prefix=args.prefix, platform=args.platform, deploy=args.deploy, dry_run=args.dry_run)
     try:
         commit, dirty = git_state(REPO_ROOT)
         tag = image_tag(commit, dirty=dirty, allow_dirty=args.allow_dirty, now=datetime.now(UTC))
@@ -354,9 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PushError as error:
         return _fail(str(error))
     except NoCredentialsError:
-        return _fail(
-            "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
-        )
+        return _fail("no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
     except NoRegionError:
         return _fail("no AWS region configured (set AWS_DEFAULT_REGION or pass --region)")
     except (BotoCoreError, ClientError) as error:

@@ -221,9 +221,7 @@ def _top_skills(
 ) -> tuple[SkillTrend, ...]:
     last_week = {ranked.key: ranked.count for ranked in _rank(_skills(previous))}
     return tuple(
-        SkillTrend(
-            skill=ranked.label, count=ranked.count, previous_count=last_week.get(ranked.key, 0)
-        )
+        SkillTrend(skill=ranked.label, count=ranked.count, previous_count=last_week.get(ranked.key, 0))
         for ranked in _rank(_skills(records))[:TOP_N]
     )
 

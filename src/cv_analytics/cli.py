@@ -60,7 +60,7 @@ def provision() -> None:
 @click.option("--api-port", default=8000, show_default=True, help="Port of the ingest API.")
 @click.option("--aws-port", default=4566, show_default=True, help="Port of the embedded AWS emulator.")
 @click.option("--demo", "with_demo", is_flag=True, help="Send a demo week of traffic and report on it.")
-@click.option("--events", default=150, show_default=True, help="Queries in the demo week.")
+@click.option("--events", default=100, show_default=True, help="Queries in the demo week.")
 @click.option("--once", is_flag=True, help="Stop after the demo instead of serving until Ctrl-C.")
 def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool) -> None:
     """Run the whole pipeline here: AWS emulator (unless AWS_ENDPOINT_URL is set), API, runner."""
@@ -92,10 +92,14 @@ def _print_running(pipeline) -> None:
     click.echo("In another shell, to use the same emulator:")
     click.echo(f"  export AWS_ENDPOINT_URL={pipeline.aws_endpoint}")
     if pipeline.embedded:
-        click.echo("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="
-                   f"{os.environ['AWS_DEFAULT_REGION']}")  # fmt: skip
-        click.echo(f"  export SENDER_EMAIL={os.environ['SENDER_EMAIL']} "
-                   f"RECIPIENT_EMAIL={os.environ['RECIPIENT_EMAIL']}")  # fmt: skip
+        click.echo(
+            "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="
+            f"{os.environ['AWS_DEFAULT_REGION']}"
+        )
+        click.echo(
+            f"  export SENDER_EMAIL={os.environ['SENDER_EMAIL']} "
+            f"RECIPIENT_EMAIL={os.environ['RECIPIENT_EMAIL']}"
+        )
 
 
 def _wait_for_interrupt() -> None:
@@ -122,10 +126,13 @@ def _run_demo(pipeline, *, queries: int) -> None:
         demo.send(events, api_url=pipeline.api_url, progress=bar.update)
     pipeline.wait_until_drained()
     elapsed = time.monotonic() - began
-    click.echo(f"{len(events)} events through the pipeline in {elapsed:.1f}s "
-               f"({len(events) / elapsed:.0f} events/s)")  # fmt: skip
+    click.echo(
+        f"{len(events)} events through the pipeline in {elapsed:.1f}s ({len(events) / elapsed:.0f} events/s)"
+    )
     outcome = pipeline.reporter.invoke({"week": str(week)})
-    click.echo(f"report for {outcome['week']}: {outcome['totalQueries']} queries, sent as {outcome['messageId']}")
+    click.echo(
+        f"report for {outcome['week']}: {outcome['totalQueries']} queries, sent as {outcome['messageId']}"
+    )
     emails = fetch_emails(pipeline.aws_endpoint)
     if emails:
         click.echo(f"\n--- {emails[-1].subject} ---\n{emails[-1].text}")
@@ -134,8 +141,15 @@ def _run_demo(pipeline, *, queries: int) -> None:
 @main.command()
 @click.option("--processor-url", required=True, help="The processor's Runtime Interface Emulator URL.")
 @click.option("--reporter-url", required=True, help="The reporter's Runtime Interface Emulator URL.")
-@click.option("--schedule/--no-schedule", default=True, show_default=True, help="Fire the reporter on its rule.")
-@click.option("--wait-for-functions", default=120.0, show_default=True, help="Seconds to wait for both functions to answer.")
+@click.option(
+    "--schedule/--no-schedule", default=True, show_default=True, help="Fire the reporter on its rule."
+)
+@click.option(
+    "--wait-for-functions",
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for both functions to answer.",
+)
 def runner(processor_url: str, reporter_url: str, schedule: bool, wait_for_functions: float) -> None:
     """Feed function containers: SQS batches to the processor, the schedule to the reporter."""
     from cv_analytics.runner.service import EventSources, http_invokers, wait_for_function
@@ -170,7 +184,11 @@ def demo(api_url: str, events: int, week_text: str | None, seed: int) -> None:
 
 @main.command()
 @click.option("--week", "week_text", default=None, help="ISO week, e.g. 2025-W47 (default: last full week).")
-@click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here instead of sending.")
+@click.option(
+    "--preview",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the HTML here instead of sending.",
+)
 def report(week_text: str | None, preview: Path | None) -> None:
     """Run the weekly reporter now against the configured endpoint."""
     week = _week_option(week_text)
@@ -204,7 +222,9 @@ def _preview(week: IsoWeek, path: Path) -> None:
 
 
 @main.command()
-@click.option("--show", "index", type=int, default=-1, show_default=True, help="Which email to print (0 = oldest).")
+@click.option(
+    "--show", "index", type=int, default=-1, show_default=True, help="Which email to print (0 = oldest)."
+)
 @click.option("--html", is_flag=True, help="Print the HTML body instead of the text body.")
 def mail(index: int, html: bool) -> None:
     """List the emails the emulator captured and print one."""

@@ -81,8 +81,9 @@ def _exchange(rng: random.Random, *, week: IsoWeek, session: str) -> list[dict[s
     }
     if rng.random() < _UNANSWERED_SHARE:
         return [query]
-    response = _response(rng, request_id=request_id, session=session, asked_at=asked_at,
-                         skill=skill, similarity=similarity)  # fmt: skip
+    response = _response(
+        rng, request_id=request_id, session=session, asked_at=asked_at, skill=skill, similarity=similarity
+    )
     return [response, query] if rng.random() < _RESPONSE_FIRST_SHARE else [query, response]
 
 

@@ -101,8 +101,7 @@ class InvalidEvent(ValueError):
 def _describe(error: ValidationError) -> InvalidEvent:
     errors = error.errors(include_url=False, include_input=False)
     details = "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
-        for item in errors
+        f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in errors
     )
     return InvalidEvent(f"invalid event: {details}", errors)
 

@@ -82,7 +82,8 @@ class LocalPipeline:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pipeline still busy after {timeout:.0f}s")
             quiet_checks = quiet_checks + 1 if self._idle() else 0
-            time.sleep(0.2)
+            # Each check costs the emulator a scan of the whole queue: look once a second.
+            time.sleep(1.0)
 
     def _idle(self) -> bool:
         pending = httpx.get(f"{self.api_url}/readyz", timeout=5).json().get("pending", 0)

@@ -63,9 +63,15 @@ def provision(
         ses.verify_email_identity(EmailAddress=sender_email)
         identity = sender_email
     return ProvisionedResources(
-        queue_url, queue_arn, dlq_url, dlq_arn,
-        names.query_events_table, names.analytics_table, rule_arn, identity,
-    )  # fmt: skip
+        queue_url,
+        queue_arn,
+        dlq_url,
+        dlq_arn,
+        names.query_events_table,
+        names.analytics_table,
+        rule_arn,
+        identity,
+    )
 
 
 def _main_queue_attributes(spec: ResourceSpec, dlq_arn: str) -> dict[str, str]:
@@ -90,9 +96,7 @@ def _ensure_queue(
     except ClientError as exc:
         if "NonExistentQueue" not in exc.response["Error"]["Code"]:
             raise
-        url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true", **attributes})[
-            "QueueUrl"
-        ]
+        url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true", **attributes})["QueueUrl"]
         log.info("created queue %s", name)
     else:
         sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
@@ -135,7 +139,9 @@ def table_definition(spec: TableSpec) -> dict[str, Any]:
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
     }
     if spec.global_secondary_indexes:
-        definition["GlobalSecondaryIndexes"] = [_index_definition(gsi) for gsi in spec.global_secondary_indexes]
+        definition["GlobalSecondaryIndexes"] = [
+            _index_definition(gsi) for gsi in spec.global_secondary_indexes
+        ]
     return definition
 
 

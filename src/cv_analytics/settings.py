@@ -25,12 +25,8 @@ class ResourceNames(BaseSettings):
     query_events_table: str = Field(
         default=_defaults.tables.query_events.name, validation_alias="QUERY_EVENTS_TABLE"
     )
-    analytics_table: str = Field(
-        default=_defaults.tables.analytics.name, validation_alias="ANALYTICS_TABLE"
-    )
-    report_rule_name: str = Field(
-        default=_defaults.schedule.rule_name, validation_alias="REPORT_RULE_NAME"
-    )
+    analytics_table: str = Field(default=_defaults.tables.analytics.name, validation_alias="ANALYTICS_TABLE")
+    report_rule_name: str = Field(default=_defaults.schedule.rule_name, validation_alias="REPORT_RULE_NAME")
 
 
 class EmailSettings(BaseSettings):

@@ -14,9 +14,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-_VARIABLE = re.compile(
-    r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
-)
+_VARIABLE = re.compile(r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True)
@@ -201,9 +199,7 @@ def context_files(context: Path, source: str, ignore: DockerIgnore) -> list[Path
     return [p for p in candidates if not ignore.excluded(p.relative_to(context).as_posix())]
 
 
-def replay_copies(
-    stage: Stage, *, context: Path, rootfs: Path, variables: dict[str, str]
-) -> list[Path]:
+def replay_copies(stage: Stage, *, context: Path, rootfs: Path, variables: dict[str, str]) -> list[Path]:
     """Copy what the stage's COPY instructions copy (not those from other stages) into
     ``rootfs``, which stands for the image's ``/``. Returns the files written."""
     ignore, written = DockerIgnore.of(context), []

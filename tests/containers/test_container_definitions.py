@@ -83,8 +83,12 @@ def run_compose(*args: str, env_file: Path, extra_env: dict[str, str] | None = N
     command = [*compose_binary(), "--project-directory", str(REPO), "-f", str(COMPOSE_FILE)]
     result = subprocess.run(
         [*command, "--env-file", str(env_file), *args],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, f"docker compose {' '.join(args)} failed:\n{result.stderr}"
     return result.stdout
 
@@ -102,11 +106,7 @@ def compose(empty_env_file: Path) -> dict[str, Any]:
 
 
 def service_environment(compose: dict[str, Any], service: str) -> dict[str, str]:
-    return {
-        k: v
-        for k, v in compose["services"][service].get("environment", {}).items()
-        if v is not None
-    }
+    return {k: v for k, v in compose["services"][service].get("environment", {}).items() if v is not None}
 
 
 def lambda_handler(function: str) -> tuple[str, str]:
@@ -162,8 +162,13 @@ def test_compose_file_validates(empty_env_file: Path) -> None:
 def test_compose_services_are_the_pipeline(compose: dict[str, Any]) -> None:
     """Compose defines exactly the emulator, the one-shot provisioner and the four parts."""
     assert set(compose["services"]) == {
-        "localstack", "provision", "ingest_api", "processor", "reporter", "runner",
-    }  # fmt: skip
+        "localstack",
+        "provision",
+        "ingest_api",
+        "processor",
+        "reporter",
+        "runner",
+    }
 
 
 def test_compose_published_ports_bind_loopback_only(compose: dict[str, Any]) -> None:
@@ -208,9 +213,7 @@ def test_compose_long_running_services_have_healthchecks(compose: dict[str, Any]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_compose_lambda_healthcheck_imports_the_image_handler(
-    compose: dict[str, Any], function: str
-) -> None:
+def test_compose_lambda_healthcheck_imports_the_image_handler(compose: dict[str, Any], function: str) -> None:
     """The function's healthcheck imports the module its image's CMD names."""
     module, _ = lambda_handler(function)
     probe = " ".join(compose["services"][function]["healthcheck"]["test"])
@@ -256,8 +259,7 @@ def test_compose_auth_token_passes_through_without_default(
         run_compose("config", "--format", "json", env_file=empty_env_file, extra_env=token)
     )
     assert (
-        with_token["services"]["localstack"]["environment"]["LOCALSTACK_AUTH_TOKEN"]
-        == "token-from-the-shell"
+        with_token["services"]["localstack"]["environment"]["LOCALSTACK_AUTH_TOKEN"] == "token-from-the-shell"
     )
 
 
@@ -269,16 +271,12 @@ def test_env_example_documents_every_compose_variable() -> None:
     text = COMPOSE_FILE.read_text()
     used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
     used |= set(re.findall(r"^\s+([A-Z_][A-Z0-9_]*):\s*$", text, flags=re.MULTILINE))
-    documented = set(
-        re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)
-    )
+    documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE))
     assert used, "found no variables in docker-compose.yml"
     assert used - documented == set()
 
 
-def test_env_example_values_are_the_compose_defaults(
-    empty_env_file: Path, compose: dict[str, Any]
-) -> None:
+def test_env_example_values_are_the_compose_defaults(empty_env_file: Path, compose: dict[str, Any]) -> None:
     """Copying .env.example to .env changes nothing until it is edited."""
     assert json.loads(run_compose("config", "--format", "json", env_file=ENV_EXAMPLE)) == compose
 
@@ -312,9 +310,16 @@ def test_dockerfile_copy_sources_survive_dockerignore(image: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [".env", ".venv/bin/python", ".venv-checkov/pyvenv.cfg", ".git/HEAD", "tests/conftest.py",
-     "infra/terraform/terraform.tfstate", "src/cv_analytics/__pycache__/events.cpython-312.pyc"],
-)  # fmt: skip
+    [
+        ".env",
+        ".venv/bin/python",
+        ".venv-checkov/pyvenv.cfg",
+        ".git/HEAD",
+        "tests/conftest.py",
+        "infra/terraform/terraform.tfstate",
+        "src/cv_analytics/__pycache__/events.cpython-312.pyc",
+    ],
+)
 def test_dockerignore_keeps_path_out_of_context(path: str) -> None:
     """Secrets, environments, history, tests, state and bytecode never enter the context."""
     assert DockerIgnore.of(REPO).excluded(path)
@@ -351,19 +356,26 @@ def test_ingest_image_build_stage_builds_complete_wheel(tmp_path: Path) -> None:
     workdir = tmp_path / "rootfs" / (build_stage.last("WORKDIR") or "/").lstrip("/")
     result = subprocess.run(
         [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path / "dist")],
-        cwd=workdir, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("cv_analytics/resources.toml", "cv_analytics/cli.py", "cv_ingest_api/app.py",
-                     "cv_processor/handler.py", "cv_reporter/handler.py"):  # fmt: skip
+    for expected in (
+        "cv_analytics/resources.toml",
+        "cv_analytics/cli.py",
+        "cv_ingest_api/app.py",
+        "cv_processor/handler.py",
+        "cv_reporter/handler.py",
+    ):
         assert expected in names, f"{expected} missing from the wheel"
     assert any(n.startswith("cv_reporter/templates/") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert (
-        "cv-analytics = cv_analytics.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
-    )
+    assert "cv-analytics = cv_analytics.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -389,11 +401,14 @@ def test_lambda_image_handler_imports_from_copied_files(
     result = subprocess.run(
         # -S: no site-packages of this venv; -P: no working directory on sys.path.
         [sys.executable, "-S", "-P", "-c", _IMPORT_PROBE, str(task_root), str(site), module, attribute],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, (
-        f"{module}.{attribute} does not import in the image:\n{result.stderr}"
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
+    assert result.returncode == 0, f"{module}.{attribute} does not import in the image:\n{result.stderr}"
     loaded = json.loads(result.stdout)
     outside = [f for f in loaded if f.startswith((str(REPO / "src"), str(REPO / "services")))]
     assert outside == [], "modules came from the checkout, not from the image's files"

@@ -68,9 +68,13 @@ def queue_depth(stack, url: str) -> int:
 def record_item(stack, request_id: str) -> dict[str, Any] | None:
     from cv_analytics.aws.dynamodb import from_item
 
-    item = stack.client("dynamodb").get_item(
-        TableName=stack.names.analytics_table, Key={"requestId": {"S": request_id}}, ConsistentRead=True
-    ).get("Item")
+    item = (
+        stack.client("dynamodb")
+        .get_item(
+            TableName=stack.names.analytics_table, Key={"requestId": {"S": request_id}}, ConsistentRead=True
+        )
+        .get("Item")
+    )
     return from_item(item) if item else None
 
 
@@ -85,21 +89,41 @@ def raw_items(stack, request_id: str) -> list[dict[str, Any]]:
     return [from_item(item) for item in items]
 
 
-def query_event(request_id: str, *, timestamp: int, query: str = "Do you have Python experience?",
-                session: str | None = "session-1") -> dict[str, Any]:  # fmt: skip
-    event = {"eventType": "query", "requestId": request_id, "timestamp": timestamp, "query": query,
-             "metadata": {"userAgent": "Mozilla/5.0", "referer": "https://cv.example.com/"}}  # fmt: skip
+def query_event(
+    request_id: str,
+    *,
+    timestamp: int,
+    query: str = "Do you have Python experience?",
+    session: str | None = "session-1",
+) -> dict[str, Any]:
+    event = {
+        "eventType": "query",
+        "requestId": request_id,
+        "timestamp": timestamp,
+        "query": query,
+        "metadata": {"userAgent": "Mozilla/5.0", "referer": "https://cv.example.com/"},
+    }
     if session:
         event["sessionId"] = session
     return event
 
 
-def response_event(request_id: str, *, timestamp: int, match_type: str = "full", score: int = 95,
-                   sources: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def response_event(
+    request_id: str,
+    *,
+    timestamp: int,
+    match_type: str = "full",
+    score: int = 95,
+    sources: list[str] | None = None,
+) -> dict[str, Any]:
     return {
-        "eventType": "response", "requestId": request_id, "timestamp": timestamp,
-        "matchType": match_type, "matchScore": score,
+        "eventType": "response",
+        "requestId": request_id,
+        "timestamp": timestamp,
+        "matchType": match_type,
+        "matchScore": score,
         "reasoning": f'Excellent match: "Python" with {score / 100:.2f} similarity',
-        "vectorMatches": 3, "sessionId": "session-1",
+        "vectorMatches": 3,
+        "sessionId": "session-1",
         "metadata": {"matchQuality": score / 100, "sourcesUsed": sources or ["Python"]},
-    }  # fmt: skip
+    }

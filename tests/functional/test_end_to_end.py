@@ -85,8 +85,9 @@ def test_schedule_fires_reporter_at_rule_time(stack):
         return due - timedelta(seconds=1) + timedelta(seconds=time.monotonic() - anchor[0])
 
     invoker = InProcessInvoker(name="reporter", handler=reporter_handler, timeout_seconds=60)
-    source = ScheduleSource(events=stack.client("events"), rule_name=stack.names.report_rule_name,
-                            invoker=invoker, clock=clock)  # fmt: skip
+    source = ScheduleSource(
+        events=stack.client("events"), rule_name=stack.names.report_rule_name, invoker=invoker, clock=clock
+    )
     stop = threading.Event()
     thread = threading.Thread(target=source.run, args=(stop,), kwargs={"recheck_seconds": 0.2})
     thread.start()

@@ -99,7 +99,10 @@ def test_processor_stores_raw_events_with_ttl(stack):
     ("body", "reason_fragment"),
     [
         ("this is not json", "not JSON"),
-        (json.dumps({"eventType": "query", "requestId": "r-1", "timestamp": "yesterday", "query": "hi"}), "timestamp"),
+        (
+            json.dumps({"eventType": "query", "requestId": "r-1", "timestamp": "yesterday", "query": "hi"}),
+            "timestamp",
+        ),
     ],
     ids=["not-json", "invalid-field"],
 )
@@ -120,7 +123,11 @@ def test_processor_poison_message_parks_in_dlq_without_blocking_group(stack, bod
 
 
 FAST_RETRY = load_resources().model_copy(
-    update={"processor": load_resources().processor.model_copy(update={"timeout_seconds": 1, "visibility_timeout_factor": 1})}
+    update={
+        "processor": load_resources().processor.model_copy(
+            update={"timeout_seconds": 1, "visibility_timeout_factor": 1}
+        )
+    }
 )
 
 

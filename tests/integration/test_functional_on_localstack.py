@@ -23,11 +23,24 @@ def test_functional_suite_passes_on_localstack(docker: Any, tmp_path: Path) -> N
     require_docker_image(LOCALSTACK_IMAGE)
     report = tmp_path / "functional.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/functional", "-q", "-rs", "-p", "no:cacheprovider",
-         f"--junitxml={report}"],
-        cwd=REPO, env={**os.environ, "CV_ANALYTICS_TEST_BACKEND": "localstack"},
-        capture_output=True, text=True, timeout=1700, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/functional",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+        ],
+        cwd=REPO,
+        env={**os.environ, "CV_ANALYTICS_TEST_BACKEND": "localstack"},
+        capture_output=True,
+        text=True,
+        timeout=1700,
+        check=False,
+    )
     output = (result.stdout + result.stderr)[-6000:]
     assert report.exists(), f"pytest wrote no report (exit {result.returncode}):\n{output}"
     root = ElementTree.parse(report).getroot()
@@ -36,6 +49,4 @@ def test_functional_suite_passes_on_localstack(docker: Any, tmp_path: Path) -> N
     counts = {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
     assert result.returncode == 0, f"functional suite failed on LocalStack {counts}:\n{output}"
     assert counts["failures"] == counts["errors"] == 0, output
-    assert counts["tests"] - counts["skipped"] > 0, (
-        f"every functional test skipped {counts}:\n{output}"
-    )
+    assert counts["tests"] - counts["skipped"] > 0, f"every functional test skipped {counts}:\n{output}"

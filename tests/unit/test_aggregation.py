@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from datetime import date
 
@@ -21,20 +20,14 @@ from cv_analytics.aggregation import (
 )
 from cv_analytics.records import ANONYMOUS_SESSION, AnalyticsRecord, Status
 from cv_analytics.weeks import IsoWeek
+from tests.helpers import make_record
 
 WEEK = IsoWeek(2025, 47)
 PREVIOUS_WEEK = WEEK.previous()
-_request_ids = itertools.count(1)
 
 
 def _record(*, status: Status, week: IsoWeek = WEEK, **fields: object) -> AnalyticsRecord:
-    return AnalyticsRecord(
-        request_id=f"request-{next(_request_ids)}",
-        week=str(week),
-        timestamp=int(week.start.timestamp() * 1000),
-        status=status,
-        **fields,  # type: ignore[arg-type]
-    )
+    return make_record(status=status, week=week, **fields)
 
 
 def _answered(query: str = "Python?", **fields: object) -> AnalyticsRecord:
@@ -53,9 +46,7 @@ def _orphan(**fields: object) -> AnalyticsRecord:
     return _record(status=Status.AWAITING_QUERY, **fields)
 
 
-def _summary(
-    records: Sequence[AnalyticsRecord], previous: Sequence[AnalyticsRecord] = ()
-) -> WeeklySummary:
+def _summary(records: Sequence[AnalyticsRecord], previous: Sequence[AnalyticsRecord] = ()) -> WeeklySummary:
     return summarise_week(week=WEEK, records=records, previous=previous)
 
 
@@ -304,9 +295,7 @@ def test_summarise_week_top_no_match_lists_answers_matching_nothing() -> None:
         _unanswered("Cobol?"),
     ]
 
-    assert _summary(records).top_no_match == (
-        RankedText(key="haskell?", label="Haskell?", count=1),
-    )
+    assert _summary(records).top_no_match == (RankedText(key="haskell?", label="Haskell?", count=1),)
 
 
 def test_summarise_week_rejects_records_of_another_week() -> None:

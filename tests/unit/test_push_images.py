@@ -30,9 +30,7 @@ def _load_script() -> Any:
     try:
         import push_images
     except ImportError:
-        spec = importlib.util.spec_from_file_location(
-            "push_images", REPO_ROOT / "scripts" / "push_images.py"
-        )
+        spec = importlib.util.spec_from_file_location("push_images", REPO_ROOT / "scripts" / "push_images.py")
         push_images = importlib.util.module_from_spec(spec)
         sys.modules["push_images"] = push_images  # dataclasses look their module up
         spec.loader.exec_module(push_images)
@@ -132,9 +130,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def ecr(aws: None) -> Any:
     client = boto3.client("ecr", region_name=REGION)
     for function in push_images.FUNCTIONS:
-        client.create_repository(
-            repositoryName=f"cv-analytics-{function}", imageTagMutability="IMMUTABLE"
-        )
+        client.create_repository(repositoryName=f"cv-analytics-{function}", imageTagMutability="IMMUTABLE")
     return client
 
 
@@ -204,9 +200,7 @@ def test_image_tag_marks_an_allowed_dirty_build() -> None:
     )
 
 
-@pytest.mark.skipif(
-    subprocess.run(["git", "--version"], capture_output=True).returncode, reason="no git"
-)
+@pytest.mark.skipif(subprocess.run(["git", "--version"], capture_output=True).returncode, reason="no git")
 def test_git_state_reports_the_short_commit_and_changes(tmp_path: Path) -> None:
     """git_state reads HEAD's short commit and notices an uncommitted file."""
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
@@ -301,9 +295,7 @@ def test_push_image_reports_an_immutable_tag_rejection(ecr: Any) -> None:
     )
     docker = FakeDocker(push_errors={ref: refusal})
 
-    with pytest.raises(
-        push_images.PushError, match="already exists and ECR tags are immutable"
-    ) as raised:
+    with pytest.raises(push_images.PushError, match="already exists and ECR tags are immutable") as raised:
         _run(push_images.Options(), ecr=ecr, docker=docker)
     assert "\n" not in str(raised.value)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import pytest
@@ -11,21 +10,15 @@ from cv_analytics.aggregation import summarise_week
 from cv_analytics.records import AnalyticsRecord, Status
 from cv_analytics.weeks import IsoWeek
 from cv_reporter.rendering import EmailData, render_weekly_report
+from tests.helpers import make_record
 
 WEEK = IsoWeek(2025, 47)
 EMPTY_WEEK_SENTENCE = "No chatbot queries were recorded this week"
 BODIES = ("html", "text")
-_request_ids = itertools.count(1)
 
 
 def _record(*, status: Status, week: IsoWeek = WEEK, **fields: object) -> AnalyticsRecord:
-    return AnalyticsRecord(
-        request_id=f"request-{next(_request_ids)}",
-        week=str(week),
-        timestamp=int(week.start.timestamp() * 1000),
-        status=status,
-        **fields,  # type: ignore[arg-type]
-    )
+    return make_record(status=status, week=week, **fields)
 
 
 def _render(

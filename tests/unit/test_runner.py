@@ -308,7 +308,7 @@ class FakeEvents:
         self._expression = expression
         self.reads = 0
 
-    def describe_rule(self, *, Name: str) -> dict[str, Any]:  # noqa: N803 - boto3's spelling
+    def describe_rule(self, *, Name: str) -> dict[str, Any]:
         self.reads += 1
         state = self._state(self._clock()) if callable(self._state) else self._state
         return {
@@ -371,18 +371,14 @@ def test_schedule_source_does_not_fire_before_due_time():
 
 def test_schedule_source_disabled_rule_never_fires():
     """While the rule is DISABLED, passing its fire time does not call the reporter."""
-    invoker, _ = _run(
-        start=_utc(2025, 11, 24, 6, 59), until=_utc(2025, 11, 24, 7, 10), state="DISABLED"
-    )
+    invoker, _ = _run(start=_utc(2025, 11, 24, 6, 59), until=_utc(2025, 11, 24, 7, 10), state="DISABLED")
 
     assert invoker.calls == []
 
 
 def test_schedule_source_disabled_rule_reread_every_recheck():
     """A disabled rule is re-read once per recheck_seconds (11 minutes / 60 s = 11 reads)."""
-    _, events = _run(
-        start=_utc(2025, 11, 24, 6, 59), until=_utc(2025, 11, 24, 7, 10), state="DISABLED"
-    )
+    _, events = _run(start=_utc(2025, 11, 24, 6, 59), until=_utc(2025, 11, 24, 7, 10), state="DISABLED")
 
     assert events.reads == 11
 
@@ -423,9 +419,7 @@ def test_schedule_source_stop_interrupts_wait():
         events=events, rule_name="cv-analytics-weekly-report", invoker=RecordingInvoker(clock)
     )
     stop = threading.Event()
-    thread = threading.Thread(
-        target=source.run, args=(stop,), kwargs={"recheck_seconds": 60.0}, daemon=True
-    )
+    thread = threading.Thread(target=source.run, args=(stop,), kwargs={"recheck_seconds": 60.0}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 2.0
     while events.reads == 0 and time.monotonic() < deadline:
@@ -470,6 +464,7 @@ def test_in_process_invoker_payload_round_trips_through_json():
 
 def test_in_process_invoker_returns_handler_result():
     """The handler's result comes back (as JSON would carry it)."""
+
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"batchItemFailures": [{"itemIdentifier": "m2"}]}
 
@@ -512,6 +507,7 @@ def test_in_process_invoker_wraps_handler_exception():
 
 def test_in_process_invoker_unserialisable_result_raises_invocation_error():
     """A result JSON cannot carry is a function error (Lambda's Runtime.MarshalError)."""
+
     def handler(event: dict[str, Any], context: Any) -> Any:
         return {"sentAt": datetime(2025, 11, 24, 7, tzinfo=UTC)}
 
@@ -524,9 +520,7 @@ def test_in_process_invoker_unserialisable_result_raises_invocation_error():
 # === invokers: over the Runtime Interface Emulator ============================================
 
 
-def _http_invoker(
-    handler: Callable[[httpx.Request], httpx.Response], *, url: str = RIE_URL
-) -> HttpInvoker:
+def _http_invoker(handler: Callable[[httpx.Request], httpx.Response], *, url: str = RIE_URL) -> HttpInvoker:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     return HttpInvoker(name="reporter", url=url, timeout_seconds=30, client=client)
 
@@ -569,7 +563,7 @@ def test_http_invoker_error_document_raises():
     document = {"errorMessage": "table not found", "errorType": "ResourceNotFoundException"}
     invoker = _http_invoker(lambda request: httpx.Response(200, json=document))
 
-    with pytest.raises(InvocationError, match="reporter failed: .*table not found"):
+    with pytest.raises(InvocationError, match=r"reporter failed: .*table not found"):
         invoker.invoke({})
 
 
@@ -595,6 +589,7 @@ def test_http_invoker_http_500_raises():
 
 def test_http_invoker_connection_error_raises():
     """An unreachable emulator is an InvocationError naming the URL."""
+
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("Connection refused", request=request)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-import pytest
-
 from cv_analytics.aws.ses import OutgoingEmail
 from cv_analytics.mailbox import CapturedEmail, _from_raw
 

@@ -98,8 +98,7 @@ def test_outgoing_message_size_counts_utf8_bytes():
 def test_split_batches_counts_multibyte_characters_as_bytes():
     """Two bodies of 50,000 '▲' (150,000 bytes each) cannot share one 256 KiB request."""
     messages = [
-        OutgoingMessage(body="▲" * 50_000, group_id="analytics", deduplication_id=f"d{n}")
-        for n in range(2)
+        OutgoingMessage(body="▲" * 50_000, group_id="analytics", deduplication_id=f"d{n}") for n in range(2)
     ]
 
     assert _sizes(split_batches(messages)) == [1, 1]

@@ -61,9 +61,7 @@ class RawEventStore:
             "body": body,
             "expiresAt": event.timestamp // 1000 + self._ttl_days * _SECONDS_PER_DAY,
         }
-        self._client.put_item(
-            TableName=self._table, Item={k: to_attribute(v) for k, v in item.items()}
-        )
+        self._client.put_item(TableName=self._table, Item={k: to_attribute(v) for k, v in item.items()})
 
 
 class MergeConflict(RuntimeError):

@@ -24,9 +24,13 @@ def in_process_invokers() -> tuple[Invoker, Invoker]:
 
     spec = load_resources()
     return (
-        InProcessInvoker(name="processor", handler=processor_handler, timeout_seconds=spec.processor.timeout_seconds),
-        InProcessInvoker(name="reporter", handler=reporter_handler, timeout_seconds=spec.reporter.timeout_seconds),
-    )  # fmt: skip
+        InProcessInvoker(
+            name="processor", handler=processor_handler, timeout_seconds=spec.processor.timeout_seconds
+        ),
+        InProcessInvoker(
+            name="reporter", handler=reporter_handler, timeout_seconds=spec.reporter.timeout_seconds
+        ),
+    )
 
 
 def http_invokers(*, processor_url: str, reporter_url: str) -> tuple[HttpInvoker, HttpInvoker]:
@@ -35,7 +39,7 @@ def http_invokers(*, processor_url: str, reporter_url: str) -> tuple[HttpInvoker
     return (
         HttpInvoker(name="processor", url=processor_url, timeout_seconds=spec.processor.timeout_seconds),
         HttpInvoker(name="reporter", url=reporter_url, timeout_seconds=spec.reporter.timeout_seconds),
-    )  # fmt: skip
+    )
 
 
 def wait_for_function(invoker: HttpInvoker, *, timeout: float) -> None:
@@ -68,7 +72,9 @@ class EventSources:
             sqs=sqs, queue_url=url, invoker=processor, batch_size=batch_size, wait_seconds=wait_seconds
         )
         self.schedule_source = (
-            ScheduleSource(events=aws_client("events"), rule_name=self.names.report_rule_name, invoker=reporter)
+            ScheduleSource(
+                events=aws_client("events"), rule_name=self.names.report_rule_name, invoker=reporter
+            )
             if schedule
             else None
         )

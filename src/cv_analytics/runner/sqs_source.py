@@ -97,9 +97,9 @@ class SqsEventSource:
         self._invoker = invoker
         self._batch_size = batch_size
         self._wait = wait_seconds
-        self._queue_arn = sqs.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         self._region = self._queue_arn.split(":")[3]
 
     def poll_once(self) -> BatchOutcome:
@@ -122,7 +122,9 @@ class SqsEventSource:
         try:
             response = self._invoker.invoke({"Records": records})
         except InvocationError as exc:
-            log.error("%s failed on a batch of %d; it will be retried: %s", self._invoker.name, len(records), exc)
+            log.error(
+                "%s failed on a batch of %d; it will be retried: %s", self._invoker.name, len(records), exc
+            )
             return {record["messageId"] for record in records}
         return failed_ids(response, records)
 
