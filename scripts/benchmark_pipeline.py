@@ -26,8 +26,8 @@ import httpx
 
 from cv_analytics import demo
 from cv_analytics.aws.clients import aws_client
-from cv_analytics.local import LocalPipeline
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.local import LocalPipeline
 
 
 def _percentile(values: list[float], fraction: float) -> float:

@@ -367,7 +367,7 @@ def test_ingest_image_build_stage_builds_complete_wheel(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
         "cv_analytics/resources.toml",
-        "cv_analytics/cli.py",
+        "cv_analytics_cli/main.py",
         "cv_ingest_api/app.py",
         "cv_processor/handler.py",
         "cv_reporter/handler.py",
@@ -375,7 +375,7 @@ def test_ingest_image_build_stage_builds_complete_wheel(tmp_path: Path) -> None:
         assert expected in names, f"{expected} missing from the wheel"
     assert any(n.startswith("cv_reporter/templates/") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "cv-analytics = cv_analytics.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "cv-analytics = cv_analytics_cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -7,8 +7,8 @@ import time
 import uuid
 from typing import Any
 
-from cv_analytics.runner.service import in_process_invokers
 from cv_analytics.runner.sqs_source import BatchOutcome, SqsEventSource
+from cv_analytics_cli.functions import in_process_invokers
 
 
 def send_raw(stack, body: str | dict[str, Any], *, group: str = "analytics") -> str:

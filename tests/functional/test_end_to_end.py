@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cv_analytics import demo
-from cv_analytics.local import LocalPipeline
 from cv_analytics.mailbox import fetch_emails
 from cv_analytics.runner.invokers import InProcessInvoker
 from cv_analytics.runner.schedule import ScheduleSource
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.local import LocalPipeline
 from cv_reporter.handler import lambda_handler as reporter_handler
 from tests.conftest import free_port
 from tests.functional.support import query_event, queue_depth, record_item, response_event, send_raw

@@ -198,7 +198,7 @@ def _record(stack: ComposeStack, request_id: str, status: str | None = None) -> 
 
 def _cli() -> list[str]:
     script = Path(sys.executable).parent / "cv-analytics"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cv_analytics.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cv_analytics_cli"]
 
 
 def test_compose_ingest_api_is_ready_on_loopback(stack: ComposeStack) -> None:

@@ -9,28 +9,12 @@ from typing import Any
 
 from cv_analytics.aws.clients import aws_client, queue_url
 from cv_analytics.resources import load_resources
-from cv_analytics.runner.invokers import HttpInvoker, InProcessInvoker, Invoker
+from cv_analytics.runner.invokers import HttpInvoker, Invoker
 from cv_analytics.runner.schedule import ScheduleSource
 from cv_analytics.runner.sqs_source import SqsEventSource
 from cv_analytics.settings import ResourceNames
 
 log = logging.getLogger(__name__)
-
-
-def in_process_invokers() -> tuple[Invoker, Invoker]:
-    """The processor and reporter handlers, called in this process."""
-    from cv_processor.handler import lambda_handler as processor_handler
-    from cv_reporter.handler import lambda_handler as reporter_handler
-
-    spec = load_resources()
-    return (
-        InProcessInvoker(
-            name="processor", handler=processor_handler, timeout_seconds=spec.processor.timeout_seconds
-        ),
-        InProcessInvoker(
-            name="reporter", handler=reporter_handler, timeout_seconds=spec.reporter.timeout_seconds
-        ),
-    )
 
 
 def http_invokers(*, processor_url: str, reporter_url: str) -> tuple[HttpInvoker, HttpInvoker]:

@@ -64,7 +64,7 @@ def provision() -> None:
 @click.option("--once", is_flag=True, help="Stop after the demo instead of serving until Ctrl-C.")
 def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool) -> None:
     """Run the whole pipeline here: AWS emulator (unless AWS_ENDPOINT_URL is set), API, runner."""
-    from cv_analytics.local import LocalPipeline
+    from cv_analytics_cli.local import LocalPipeline
 
     pipeline = LocalPipeline(api_port=api_port, aws_port=aws_port)
     try:

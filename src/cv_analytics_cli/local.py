@@ -15,7 +15,8 @@ from cv_analytics.aws.clients import aws_client
 from cv_analytics.embedded import EmbeddedAws, wait_until_ready
 from cv_analytics.provisioning import ProvisionedResources, provision
 from cv_analytics.runner.invokers import Invoker
-from cv_analytics.runner.service import EventSources, in_process_invokers
+from cv_analytics.runner.service import EventSources
+from cv_analytics_cli.functions import in_process_invokers
 
 log = logging.getLogger(__name__)
 
