@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 
 import httpx
@@ -34,6 +35,11 @@ class EmbeddedAws:
     def start(self, *, ready_timeout: float = 30.0) -> str:
         from moto.server import ThreadedMotoServer  # heavy import, only when embedding
 
+        ensure_port_free(
+            self.host,
+            self.port,
+            hint="is LocalStack running? Set AWS_ENDPOINT_URL to use it, or pick another --aws-port",
+        )
         # The emulator's per-request access log drowns everything else; keep its warnings.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
@@ -52,6 +58,19 @@ class EmbeddedAws:
         for name, value in _EMULATOR_ENVIRONMENT.items():
             os.environ[name] = value
         os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def ensure_port_free(host: str, port: int, *, hint: str) -> None:
+    """Fail with a clear message, instead of a timeout later, when ``port`` is taken."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"{host}:{port} is already in use ({hint})") from exc
 
 
 def wait_until_ready(url: str, *, timeout: float, expect: int = 200) -> None:

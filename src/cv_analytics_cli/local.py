@@ -12,7 +12,7 @@ import httpx
 import uvicorn
 
 from cv_analytics.aws.clients import aws_client
-from cv_analytics.embedded import EmbeddedAws, wait_until_ready
+from cv_analytics.embedded import EmbeddedAws, ensure_port_free, wait_until_ready
 from cv_analytics.provisioning import ProvisionedResources, provision
 from cv_analytics.runner.invokers import Invoker
 from cv_analytics.runner.service import EventSources
@@ -68,6 +68,7 @@ class LocalPipeline:
     def _start_api(self) -> None:
         from cv_ingest_api.app import create_app
 
+        ensure_port_free(self.api_host, self.api_port, hint="pick another --api-port")
         config = uvicorn.Config(create_app(), host=self.api_host, port=self.api_port, log_level="warning")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, name="ingest-api", daemon=True)

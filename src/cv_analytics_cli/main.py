@@ -64,11 +64,15 @@ def provision() -> None:
 @click.option("--once", is_flag=True, help="Stop after the demo instead of serving until Ctrl-C.")
 def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool) -> None:
     """Run the whole pipeline here: AWS emulator (unless AWS_ENDPOINT_URL is set), API, runner."""
+    from cv_analytics.embedded import PortInUse
     from cv_analytics_cli.local import LocalPipeline
 
     pipeline = LocalPipeline(api_port=api_port, aws_port=aws_port)
     try:
-        pipeline.start()
+        try:
+            pipeline.start()
+        except PortInUse as exc:
+            raise click.ClickException(str(exc)) from exc
         _print_running(pipeline)
         if with_demo:
             _run_demo(pipeline, queries=events)
@@ -237,6 +241,8 @@ def mail(index: int, html: bool) -> None:
     if not emails:
         click.echo("no emails captured yet")
         return
+    if not -len(emails) <= index < len(emails):
+        raise click.BadParameter(f"there are {len(emails)} emails (0-{len(emails) - 1})", param_hint="--show")
     for position, email in enumerate(emails):
         click.echo(f"[{position}] {email.subject}  →  {', '.join(email.recipients)}")
     chosen = emails[index]

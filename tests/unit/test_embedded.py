@@ -1,0 +1,29 @@
+"""Port checks done before starting the embedded emulator or the API."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from cv_analytics.embedded import PortInUse, ensure_port_free
+
+
+def test_ensure_port_free_taken_port_names_port_and_hint():
+    """A port another socket holds is reported with the address and the hint."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(PortInUse, match=rf"127\.0\.0\.1:{port} is already in use \(try another\)"):
+            ensure_port_free("127.0.0.1", port, hint="try another")
+
+
+def test_ensure_port_free_free_port_passes():
+    """A port nobody holds passes the check and stays free."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ensure_port_free("127.0.0.1", port, hint="unused")
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))
