@@ -45,7 +45,10 @@ def _localstack_endpoint() -> Iterator[str]:
     from tests.docker_support import require_docker_image
 
     require_docker_image(LOCALSTACK_IMAGE)
-    from testcontainers.localstack import LocalStackContainer
+    try:
+        from testcontainers.community.localstack import LocalStackContainer
+    except ImportError:  # testcontainers releases before the community namespace
+        from testcontainers.localstack import LocalStackContainer
 
     container = LocalStackContainer(image=LOCALSTACK_IMAGE, region_name=REGION)
     container.with_services("sqs", "dynamodb", "events", "ses")
