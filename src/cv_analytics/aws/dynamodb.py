@@ -129,13 +129,6 @@ class AnalyticsStore:
         )
         return from_item(response["Item"])
 
-    def get(self, request_id: str) -> AnalyticsRecord | None:
-        response = self._client.get_item(
-            TableName=self._table, Key={"requestId": to_attribute(request_id)}, ConsistentRead=True
-        )
-        item = response.get("Item")
-        return AnalyticsRecord.from_item(from_item(item)) if item else None
-
     def records_for_week(self, week: IsoWeek) -> list[AnalyticsRecord]:
         """All records of ``week``, read through the week index (a Query, never a Scan)."""
         return [AnalyticsRecord.from_item(item) for item in self._query_week(str(week))]
