@@ -7,8 +7,8 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-import httpx
 import uvicorn
 
 from cv_analytics.aws.clients import aws_client
@@ -40,6 +40,7 @@ class LocalPipeline:
     started_in: float = 0.0
     _sources: EventSources | None = None
     _server: uvicorn.Server | None = None
+    _app: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @property
@@ -69,7 +70,8 @@ class LocalPipeline:
         from cv_ingest_api.app import create_app
 
         ensure_port_free(self.api_host, self.api_port, hint="pick another --api-port")
-        config = uvicorn.Config(create_app(), host=self.api_host, port=self.api_port, log_level="warning")
+        self._app = create_app()
+        config = uvicorn.Config(self._app, host=self.api_host, port=self.api_port, log_level="warning")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, name="ingest-api", daemon=True)
         thread.start()
@@ -88,7 +90,8 @@ class LocalPipeline:
             time.sleep(1.0)
 
     def _idle(self) -> bool:
-        pending = httpx.get(f"{self.api_url}/readyz", timeout=5).json().get("pending", 0)
+        # The buffer is read in process: /readyz would also ask SQS, doubling the cost.
+        pending = self._app.state.publisher.pending
         attributes = aws_client("sqs").get_queue_attributes(
             QueueUrl=self.resources.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
