@@ -96,18 +96,19 @@ def test_processor_stores_raw_events_with_ttl(stack):
 
 
 @pytest.mark.parametrize(
-    ("body", "reason_fragment"),
+    ("body", "reason_fragment", "kind"),
     [
-        ("this is not json", "not JSON"),
+        ("this is not json", "not JSON", "not-json"),
         (
             json.dumps({"eventType": "query", "requestId": "r-1", "timestamp": "yesterday", "query": "hi"}),
             "timestamp",
+            "invalid-event",
         ),
     ],
     ids=["not-json", "invalid-field"],
 )
-def test_processor_poison_message_parks_in_dlq_without_blocking_group(stack, body, reason_fragment):
-    """A message that can never succeed goes to the DLQ with its reason; its group flows on."""
+def test_processor_poison_message_parks_in_dlq_without_blocking_group(stack, body, reason_fragment, kind):
+    """A message that can never succeed goes to the DLQ with its reason and kind; its group flows on."""
     rid = str(uuid.uuid4())
     send_raw(stack, body)
     send_raw(stack, query_event(rid, timestamp=QUERY_AT))
@@ -118,7 +119,7 @@ def test_processor_poison_message_parks_in_dlq_without_blocking_group(stack, bod
     [parked] = queue_messages(stack, stack.resources.dlq_url)
     assert parked["Body"] == body
     assert reason_fragment in parked["MessageAttributes"]["errorReason"]["StringValue"]
-    assert parked["MessageAttributes"]["errorKind"]["StringValue"] == "permanent"
+    assert parked["MessageAttributes"]["errorKind"]["StringValue"] == kind
     assert parked["Attributes"]["MessageGroupId"] == "analytics"
 
 
@@ -185,3 +186,126 @@ def test_processor_failure_holds_only_its_own_group(stack, monkeypatch):
     assert record_item(stack, free)["status"] == "awaiting_response"
     assert record_item(stack, stuck) is None and record_item(stack, stuck_later) is None
     assert queue_depth(stack, stack.resources.queue_url) == 2
+
+
+# --- permanent is permanent: parked at once, with a reason, leaving no row ---------------------
+
+
+def _parked_once(stack, body: str) -> dict:
+    """Process ``body`` and a healthy event behind it in the same group; return the DLQ entry."""
+    healthy = str(uuid.uuid4())
+    send_raw(stack, body)
+    send_raw(stack, query_event(healthy, timestamp=QUERY_AT))
+    outcomes = drain(processor_source(stack), expected=2)
+    assert sum(o.failed for o in outcomes) == 0
+    assert record_item(stack, healthy)["status"] == "awaiting_response"
+    assert queue_depth(stack, stack.resources.queue_url) == 0
+    [parked] = queue_messages(stack, stack.resources.dlq_url)
+    assert parked["Body"] == body
+    assert parked["Attributes"]["ApproximateReceiveCount"] == "1"
+    return parked
+
+
+def _attribute(parked: dict, name: str) -> str:
+    return parked["MessageAttributes"][name]["StringValue"]
+
+
+@pytest.mark.parametrize(
+    ("timestamp_json", "error_fragment"),
+    [("1e30", "valid integer"), (str(2**63), "at most one day after the current time")],
+    ids=["1e30", "2**63"],
+)
+def test_processor_timestamp_out_of_range_parked_without_row(stack, timestamp_json, error_fragment):
+    """A timestamp of 1e30 or 2**63 is parked at once as invalid-event, naming timestamp; no row."""
+    rid = str(uuid.uuid4())
+    body = f'{{"eventType":"query","requestId":"{rid}","timestamp":{timestamp_json},"query":"hi"}}'
+
+    parked = _parked_once(stack, body)
+
+    assert _attribute(parked, "errorKind") == "invalid-event"
+    assert "query.timestamp: " in _attribute(parked, "errorReason")
+    assert error_fragment in _attribute(parked, "errorReason")
+    assert record_item(stack, rid) is None and raw_items(stack, rid) == []
+
+
+def test_processor_non_finite_extra_field_parked_without_row(stack):
+    """A worker message with NaN in an unknown field gets the API's limits: parked, no row."""
+    rid = str(uuid.uuid4())
+    body = json.dumps(query_event(rid, timestamp=QUERY_AT))[:-1] + ', "score": NaN}'
+
+    parked = _parked_once(stack, body)
+
+    assert _attribute(parked, "errorKind") == "invalid-event"
+    assert "query.score: Input should be a finite number" in _attribute(parked, "errorReason")
+    assert record_item(stack, rid) is None and raw_items(stack, rid) == []
+
+
+def _padded_body(rid: str, *, size: int) -> str:
+    """A valid worker event whose JSON text is padded with whitespace to ``size`` bytes."""
+    compact = json.dumps(query_event(rid, timestamp=QUERY_AT))
+    return compact[:-1] + " " * (size - len(compact)) + "}"
+
+
+def test_processor_item_too_big_parked_without_row(stack):
+    """A body that would make a raw item over 400 KB is parked at once as unstorable; no row."""
+    rid = str(uuid.uuid4())
+
+    parked = _parked_once(stack, _padded_body(rid, size=420_000))
+
+    assert _attribute(parked, "errorKind") == "unstorable"
+    assert "the limit is 400000" in _attribute(parked, "errorReason")
+    assert record_item(stack, rid) is None and raw_items(stack, rid) == []
+
+
+def test_processor_dynamodb_validation_exception_parked(stack, monkeypatch):
+    """A write DynamoDB refuses with ValidationException is parked as unstorable with its message."""
+    import cv_analytics.aws.dynamodb as dynamodb
+
+    monkeypatch.setattr(dynamodb, "MAX_ITEM_BYTES", 10_000_000)  # let the write reach DynamoDB
+    rid = str(uuid.uuid4())
+
+    parked = _parked_once(stack, _padded_body(rid, size=420_000))
+
+    assert _attribute(parked, "errorKind") == "unstorable"
+    assert "DynamoDB refused the write: Item size has exceeded" in _attribute(parked, "errorReason")
+    assert record_item(stack, rid) is None and raw_items(stack, rid) == []
+
+
+# --- PII redaction ----------------------------------------------------------------------------
+
+_PII_QUERY = "Can I email jane.doe@example.com or call +44 20 7946 0958 about Python 3.11?"
+_REDACTED_QUERY = "Can I email [email] or call [phone] about Python 3.11?"
+
+
+def test_processor_redacts_query_in_both_tables(stack):
+    """A worker message with an email and a phone number is stored redacted in both tables."""
+    rid = str(uuid.uuid4())
+    event = query_event(rid, timestamp=QUERY_AT, query=_PII_QUERY) | {"futureField": [1, 2.5, None]}
+    send_raw(stack, json.dumps(event))
+    drain(processor_source(stack), expected=1)
+    assert record_item(stack, rid)["query"] == _REDACTED_QUERY
+    [raw] = raw_items(stack, rid)
+    assert "jane.doe" not in raw["body"] and "7946" not in raw["body"]
+    assert json.loads(raw["body"]) == event | {"query": _REDACTED_QUERY}
+
+
+def test_processor_redacts_reasoning(stack):
+    """An email quoted in a response's reasoning is redacted in the record and the raw body."""
+    rid = str(uuid.uuid4())
+    event = response_event(rid, timestamp=QUERY_AT) | {"reasoning": "Asked to mail bob@example.org"}
+    send_raw(stack, json.dumps(event))
+    drain(processor_source(stack), expected=1)
+    assert record_item(stack, rid)["reasoning"] == "Asked to mail [email]"
+    [raw] = raw_items(stack, rid)
+    assert json.loads(raw["body"])["reasoning"] == "Asked to mail [email]"
+
+
+def test_processor_redaction_off_keeps_text(stack, monkeypatch):
+    """With PII_REDACTION=off the query and the raw body are stored verbatim."""
+    monkeypatch.setenv("PII_REDACTION", "off")
+    rid = str(uuid.uuid4())
+    body = json.dumps(query_event(rid, timestamp=QUERY_AT, query=_PII_QUERY))
+    send_raw(stack, body)
+    drain(processor_source(stack), expected=1)
+    assert record_item(stack, rid)["query"] == _PII_QUERY
+    assert raw_items(stack, rid)[0]["body"] == body

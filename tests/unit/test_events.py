@@ -8,7 +8,19 @@ from typing import Any
 import pytest
 
 from cv_analytics.events import (
+    MAX_EVENT_BYTES,
     MAX_EVENTS_PER_REQUEST,
+    MAX_HEADER_CHARS,
+    MAX_METADATA_BYTES,
+    MAX_METADATA_KEYS,
+    MAX_NESTING_DEPTH,
+    MAX_QUERY_CHARS,
+    MAX_REASONING_CHARS,
+    MAX_SESSION_ID_CHARS,
+    MAX_SOURCE_CHARS,
+    MAX_SOURCES,
+    MAX_VECTOR_MATCHES,
+    MIN_TIMESTAMP_MS,
     InvalidEvent,
     QueryEvent,
     ResponseEvent,
@@ -143,11 +155,11 @@ def test_parse_event_timestamp_not_int_rejected(timestamp):
 
 @pytest.mark.parametrize("timestamp", [0, -1698765432100], ids=["zero", "negative"])
 def test_parse_event_timestamp_not_positive_rejected(timestamp):
-    """A timestamp at or before the epoch is rejected."""
+    """A timestamp at or before the epoch is rejected (it is before the 2020 lower bound)."""
     error = _rejection(_response(timestamp=timestamp))
 
     assert _locations(error) == [("response", "timestamp")]
-    assert error.errors[0]["type"] == "greater_than"
+    assert error.errors[0]["type"] == "greater_than_equal"
 
 
 def test_parse_event_timestamp_missing_rejected():
@@ -417,3 +429,377 @@ def test_parse_event_match_quality_bool_rejected():
     event["metadata"]["matchQuality"] = True
     with pytest.raises(InvalidEvent, match="matchQuality"):
         parse_event(event)
+
+
+# --- limits: every accepted event can be queued and stored for good ----------------------------
+
+NOW_MS = 1_764_500_000_000  # 2025-11-30, the clock these tests pretend it is
+DAY_MS = 86_400_000
+
+
+def _compact_bytes(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _rejected_at(raw: Any) -> list[tuple[tuple[Any, ...], str]]:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(raw, now_ms=NOW_MS)
+    return [(tuple(item["loc"]), item["type"]) for item in caught.value.errors]
+
+
+def test_parse_event_timestamp_lower_bound_accepted():
+    """2020-01-01T00:00:00Z exactly is the earliest timestamp accepted."""
+    event = parse_event(_query(timestamp=MIN_TIMESTAMP_MS), now_ms=NOW_MS)
+
+    assert event.timestamp == 1_577_836_800_000
+
+
+def test_parse_event_timestamp_before_lower_bound_rejected():
+    """One millisecond before 2020 is rejected at timestamp."""
+    assert _rejected_at(_query(timestamp=MIN_TIMESTAMP_MS - 1)) == [
+        (("query", "timestamp"), "greater_than_equal")
+    ]
+
+
+def test_parse_event_timestamp_one_day_ahead_accepted():
+    """A clock up to one day fast is tolerated."""
+    assert parse_event(_query(timestamp=NOW_MS + DAY_MS), now_ms=NOW_MS).timestamp == NOW_MS + DAY_MS
+
+
+def test_parse_event_timestamp_past_one_day_ahead_rejected():
+    """One millisecond beyond now + 1 day is rejected, naming the field."""
+    assert _rejected_at(_query(timestamp=NOW_MS + DAY_MS + 1)) == [
+        (("query", "timestamp"), "timestamp_in_future")
+    ]
+
+
+@pytest.mark.parametrize("timestamp", [2**63, 10**30, 10**400], ids=["2**63", "10**30", "10**400"])
+def test_parse_event_timestamp_huge_rejected(timestamp):
+    """Timestamps that overflowed the week and TTL arithmetic are rejected at timestamp."""
+    [(loc, _)] = [problem for problem in _rejected_at(_response(timestamp=timestamp))]
+
+    assert loc == ("response", "timestamp")
+
+
+def test_parse_event_timestamp_float_1e30_rejected():
+    """1e30 arrives as a JSON float and is no integer timestamp."""
+    assert _rejected_at('{"eventType":"query","requestId":"r","timestamp":1e30,"query":"hi"}') == [
+        (("query", "timestamp"), "int_type")
+    ]
+
+
+def test_parse_event_old_event_accepted_years_later():
+    """The lower bound is fixed: a 2023 event redriven in 2030 is judged as on arrival."""
+    in_2030 = 1_893_456_000_000
+
+    assert parse_event(load_event("query_event_minimal"), now_ms=in_2030).timestamp == 1698765432000
+
+
+def test_parse_event_without_clock_uses_current_time():
+    """Without now_ms the real clock bounds the future: a year ahead is rejected."""
+    import time
+
+    error = _rejection(_query(timestamp=time.time_ns() // 1_000_000 + 365 * DAY_MS))
+
+    assert error.errors[0]["type"] == "timestamp_in_future"
+
+
+@pytest.mark.parametrize(
+    ("field", "limit", "make"),
+    [
+        ("query", MAX_QUERY_CHARS, lambda text: _query(query=text)),
+        ("sessionId", MAX_SESSION_ID_CHARS, lambda text: _query(sessionId=text)),
+        ("reasoning", MAX_REASONING_CHARS, lambda text: _response(reasoning=text)),
+    ],
+    ids=["query", "sessionId", "reasoning"],
+)
+def test_parse_event_string_at_limit_accepted(field, limit, make):
+    """query (4,000), sessionId (512) and reasoning (4,000) accept exactly their limit."""
+    event = parse_event(make("é" * limit), now_ms=NOW_MS)
+
+    assert getattr(event, field) == "é" * limit
+
+
+@pytest.mark.parametrize(
+    ("loc", "limit", "make"),
+    [
+        (("query", "query"), MAX_QUERY_CHARS, lambda text: _query(query=text)),
+        (("query", "sessionId"), MAX_SESSION_ID_CHARS, lambda text: _query(sessionId=text)),
+        (("response", "reasoning"), MAX_REASONING_CHARS, lambda text: _response(reasoning=text)),
+        (
+            ("query", "metadata", "userAgent"),
+            MAX_HEADER_CHARS,
+            lambda text: _query(metadata={"userAgent": text}),
+        ),
+        (("query", "metadata", "referer"), MAX_HEADER_CHARS, lambda text: _query(metadata={"referer": text})),
+    ],
+    ids=["query", "sessionId", "reasoning", "userAgent", "referer"],
+)
+def test_parse_event_string_past_limit_rejected(loc, limit, make):
+    """One character past a string's limit is rejected at that field."""
+    assert _rejected_at(make("x" * (limit + 1))) == [(loc, "string_too_long")]
+
+
+def test_parse_event_user_agent_at_limit_accepted():
+    """A 2,048-character userAgent is accepted."""
+    event = parse_event(_query(metadata={"userAgent": "u" * MAX_HEADER_CHARS}), now_ms=NOW_MS)
+
+    assert event.metadata is not None and len(event.metadata.userAgent) == MAX_HEADER_CHARS
+
+
+def test_parse_event_sources_used_at_limits_accepted():
+    """100 sourcesUsed entries of 200 characters each are accepted."""
+    sources = ["s" * MAX_SOURCE_CHARS] * MAX_SOURCES
+
+    event = parse_event(_response(metadata={"sourcesUsed": sources}), now_ms=NOW_MS)
+
+    assert event.metadata is not None and event.metadata.sourcesUsed == sources
+
+
+def test_parse_event_sources_used_too_many_rejected():
+    """101 sourcesUsed entries are rejected at sourcesUsed."""
+    assert _rejected_at(_response(metadata={"sourcesUsed": ["Python"] * (MAX_SOURCES + 1)})) == [
+        (("response", "metadata", "sourcesUsed"), "too_long")
+    ]
+
+
+def test_parse_event_sources_used_entry_too_long_rejected():
+    """A 201-character sourcesUsed entry is rejected, named by its index."""
+    assert _rejected_at(_response(metadata={"sourcesUsed": ["Python", "s" * (MAX_SOURCE_CHARS + 1)]})) == [
+        (("response", "metadata", "sourcesUsed", 1), "string_too_long")
+    ]
+
+
+def test_parse_event_vector_matches_limit():
+    """vectorMatches accepts 10,000 and rejects 10,001."""
+    assert parse_event(_response(vectorMatches=MAX_VECTOR_MATCHES), now_ms=NOW_MS).vectorMatches == 10_000
+    assert _rejected_at(_response(vectorMatches=MAX_VECTOR_MATCHES + 1)) == [
+        (("response", "vectorMatches"), "less_than_equal")
+    ]
+
+
+def test_parse_event_metadata_key_count_limit():
+    """metadata takes 64 keys; a 65th is rejected at metadata."""
+    keys = {f"k{n}": n for n in range(MAX_METADATA_KEYS)}
+
+    assert parse_event(_query(metadata=keys), now_ms=NOW_MS).metadata is not None
+    assert _rejected_at(_query(metadata={**keys, "one-more": 1})) == [
+        (("query", "metadata"), "too_many_keys")
+    ]
+
+
+def _metadata_of_bytes(size: int) -> dict[str, Any]:
+    metadata = {"note": ""}
+    metadata["note"] = "m" * (size - _compact_bytes(metadata))
+    return metadata
+
+
+def test_parse_event_metadata_at_byte_limit_accepted():
+    """metadata of exactly 32 KiB as compact JSON is accepted."""
+    metadata = _metadata_of_bytes(MAX_METADATA_BYTES)
+
+    assert _compact_bytes(metadata) == 32_768
+    assert parse_event(_query(metadata=metadata), now_ms=NOW_MS).metadata is not None
+
+
+def test_parse_event_metadata_over_byte_limit_rejected():
+    """metadata one byte over 32 KiB is rejected at metadata."""
+    assert _rejected_at(_query(metadata=_metadata_of_bytes(MAX_METADATA_BYTES + 1))) == [
+        (("query", "metadata"), "too_large")
+    ]
+
+
+def _event_of_bytes(size: int) -> dict[str, Any]:
+    event = _query(padding="")
+    event["padding"] = "p" * (size - _compact_bytes(event))
+    return event
+
+
+def test_parse_event_at_event_byte_limit_accepted():
+    """An event of exactly 64 KiB as compact JSON (unknown fields included) is accepted."""
+    event = _event_of_bytes(MAX_EVENT_BYTES)
+
+    assert _compact_bytes(event) == 65_536
+    assert parse_event(event, now_ms=NOW_MS).model_extra == {"padding": event["padding"]}
+
+
+def test_parse_event_over_event_byte_limit_rejected():
+    """An event one byte over 64 KiB is rejected as a whole."""
+    assert _rejected_at(_event_of_bytes(MAX_EVENT_BYTES + 1)) == [(("query",), "too_large")]
+
+
+def test_parse_event_limits_keep_sqs_and_dynamodb_in_reach():
+    """The largest accepted event fits one SQS message four times over; two fit a DynamoDB item."""
+    assert 4 * MAX_EVENT_BYTES <= 256 * 1024
+    assert 2 * MAX_EVENT_BYTES < 400_000
+
+
+@pytest.mark.parametrize(
+    ("text", "loc"),
+    [
+        ('{"x": NaN}', ("query", "x")),
+        ('{"x": {"deep": [1, Infinity]}}', ("query", "x", "deep", 1)),
+        ('{"metadata": {"score": -Infinity}}', ("query", "metadata", "score")),
+    ],
+    ids=["extra-field", "nested-extra", "metadata"],
+)
+def test_parse_event_non_finite_number_rejected(text, loc):
+    """NaN and ±Infinity are rejected wherever they appear, naming the spot."""
+    body = json.dumps(_query())[:-1] + ", " + text[1:-1] + "}"
+
+    assert _rejected_at(body) == [(loc, "finite_number")]
+
+
+def test_parse_event_non_finite_match_quality_reported_once():
+    """NaN in matchQuality is one error at that field, not a type error as well."""
+    assert _rejected_at(_response(metadata={"matchQuality": float("nan")})) == [
+        (("response", "metadata", "matchQuality"), "finite_number")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "loc"),
+    [
+        ({"query": "hi \ud800"}, ("query", "query")),
+        ({"x": "\udfff"}, ("query", "x")),
+        ({"metadata": {"tags": ["ok", "bad \ud83d"]}}, ("query", "metadata", "tags", 1)),
+    ],
+    ids=["query", "extra-field", "nested"],
+)
+def test_parse_event_lone_surrogate_value_rejected(changes, loc):
+    """A string holding a lone surrogate (not encodable as UTF-8) is rejected at its field."""
+    assert _rejected_at(_query(**changes)) == [(loc, "lone_surrogate")]
+
+
+def test_parse_event_lone_surrogate_key_rejected_with_printable_location():
+    """A key holding a lone surrogate is rejected; its location is escaped so it can be reported."""
+    [(loc, kind)] = _rejected_at(_query(metadata={"k\ud800": 1}))
+
+    assert (loc, kind) == (("query", "metadata", "k\\ud800"), "lone_surrogate")
+    assert ".".join(map(str, loc)).encode("utf-8")
+
+
+def test_parse_event_lone_surrogate_from_json_escape_rejected():
+    """The JSON escape \\ud800 decodes to a lone surrogate and is rejected."""
+    body = json.dumps(_query())[:-1] + ', "x": "\\ud800"}'
+
+    assert _rejected_at(body) == [(("query", "x"), "lone_surrogate")]
+
+
+def test_parse_event_paired_surrogates_accepted():
+    """An emoji written as a JSON surrogate pair is an ordinary character."""
+    body = json.dumps(_query(query="Python? \U0001f40d"))
+
+    assert parse_event(body, now_ms=NOW_MS).query == "Python? \U0001f40d"
+
+
+@pytest.mark.parametrize("number", [10**38 - 1, -(10**38) + 1, 9.99e125, 1e-130, 0.0, -0.0])
+def test_parse_event_extra_number_in_dynamodb_range_accepted(number):
+    """Numbers DynamoDB can store (38 digits; magnitude 1e-130 to 1e126) are accepted anywhere."""
+    event = parse_event(_query(x={"n": number}), now_ms=NOW_MS)
+
+    assert event.model_extra == {"x": {"n": number}}
+
+
+@pytest.mark.parametrize(
+    ("number", "kind"),
+    [
+        (10**38, "number_too_large"),
+        (-(10**38), "number_too_large"),
+        (1e126, "number_out_of_range"),
+        (1e-131, "number_out_of_range"),
+    ],
+    ids=["39-digits", "negative-39-digits", "1e126", "1e-131"],
+)
+def test_parse_event_extra_number_outside_dynamodb_range_rejected(number, kind):
+    """A number DynamoDB could not store is rejected, even in an unknown field."""
+    assert _rejected_at(_query(x={"n": number})) == [(("query", "x", "n"), kind)]
+
+
+def test_parse_event_performance_number_outside_range_rejected():
+    """Declared number fields get the same bound: performance.totalTime of 10**40 is rejected."""
+    assert _rejected_at(_response(performance={"totalTime": 10**40})) == [
+        (("response", "performance", "totalTime"), "number_too_large")
+    ]
+
+
+def _nested(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_parse_event_nesting_at_limit_accepted():
+    """32 levels of nesting, the event itself included, are accepted."""
+    event = parse_event(_query(x=_nested(MAX_NESTING_DEPTH - 1)), now_ms=NOW_MS)
+
+    assert event.model_extra is not None
+
+
+def test_parse_event_nesting_past_limit_rejected():
+    """A 33rd level is rejected, located at the array that is too deep."""
+    [(loc, kind)] = _rejected_at(_query(x=_nested(MAX_NESTING_DEPTH)))
+
+    assert kind == "too_deep"
+    assert loc == ("query", "x", *([0] * (MAX_NESTING_DEPTH - 1)))
+
+
+def test_parse_event_text_nested_beyond_recursion_rejected():
+    """JSON text nested 100,000 deep is an InvalidEvent, not a RecursionError."""
+    error = _rejection("[" * 100_000 + "]" * 100_000)
+
+    assert error.kind == "invalid-event"
+    assert [item["type"] for item in error.errors] == ["json_too_deep"]
+
+
+def test_parse_event_text_with_5000_digit_integer_rejected():
+    """A 5,000-digit integer (beyond Python's decoding limit) is an InvalidEvent, not ValueError."""
+    error = _rejection('{"eventType":"query","x":' + "9" * 5000 + "}")
+
+    assert error.kind == "invalid-event"
+    assert [item["type"] for item in error.errors] == ["number_too_large"]
+
+
+def test_parse_event_not_json_kind():
+    """Text that is not JSON is reported with kind not-json."""
+    assert _rejection("not json").kind == "not-json"
+
+
+def test_parse_event_field_error_kind():
+    """A JSON object that breaks a rule is reported with kind invalid-event."""
+    assert _rejection(_query(query="")).kind == "invalid-event"
+
+
+def test_parse_event_limit_and_field_errors_reported_together():
+    """A limit problem and an ordinary field error in one event are both named."""
+    found = _rejected_at(_response(x=float("inf"), matchScore=101))
+
+    assert sorted(found) == [
+        (("response", "matchScore"), "less_than_equal"),
+        (("response", "x"), "finite_number"),
+    ]
+
+
+def test_parse_event_limit_errors_encode_as_utf8_reason():
+    """The reason text of a rejected event is valid UTF-8 (it travels as an SQS attribute)."""
+    error = _rejection(_query(query="\ud800", x=float("nan")))
+
+    assert error.reason.encode("utf-8")
+    assert "query.x: Input should be a finite number" in error.reason
+
+
+def test_parse_events_limit_located_by_index():
+    """In a batch, a limit problem is named by position and field."""
+    with pytest.raises(InvalidEvent) as caught:
+        parse_events([_query(), _query(x=float("nan"))], now_ms=NOW_MS)
+
+    assert [tuple(item["loc"]) for item in caught.value.errors] == [(1, "query", "x")]
+
+
+@pytest.mark.parametrize(
+    "name", ["query_event", "query_event_minimal", "response_event", "response_event_minimal"]
+)
+def test_parse_event_worker_fixtures_within_limits(name):
+    """Every recorded worker message is still accepted, with the limits applied."""
+    assert parse_event(json.dumps(load_event(name)), now_ms=NOW_MS).requestId

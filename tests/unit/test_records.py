@@ -10,7 +10,25 @@ from typing import Any
 
 import pytest
 
-from cv_analytics.events import QueryEvent, ResponseEvent, parse_event
+from cv_analytics.aws.dynamodb import (
+    MAX_HALF_BYTES,
+    MAX_ITEM_BYTES,
+    AnalyticsStore,
+    RawEventStore,
+    UnstorableItem,
+    item_size,
+    to_attribute,
+)
+from cv_analytics.events import (
+    MAX_HEADER_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_REASONING_CHARS,
+    MAX_SESSION_ID_CHARS,
+    MAX_SOURCES,
+    QueryEvent,
+    ResponseEvent,
+    parse_event,
+)
 from cv_analytics.records import (
     DERIVED_ATTRIBUTES,
     QUERY_ATTRIBUTES,
@@ -309,3 +327,68 @@ def test_analytics_record_from_item_response_only_has_no_query():
         False,
         False,
     )
+
+
+# --- storability: checked before the first write ----------------------------------------------
+
+_WIDE = "\U0001f40d"  # four bytes in UTF-8: the worst case per character
+
+
+def _largest_query() -> QueryEvent:
+    return _query(
+        query=_WIDE * MAX_QUERY_CHARS,
+        sessionId=_WIDE * MAX_SESSION_ID_CHARS,
+        metadata={"userAgent": _WIDE * MAX_HEADER_CHARS, "referer": _WIDE * MAX_HEADER_CHARS},
+    )
+
+
+def _largest_response() -> ResponseEvent:
+    return _response(
+        reasoning=_WIDE * MAX_REASONING_CHARS,
+        sessionId=_WIDE * MAX_SESSION_ID_CHARS,
+        metadata={"matchQuality": 0.5, "sourcesUsed": [_WIDE * 70] * MAX_SOURCES},
+    )
+
+
+def test_analytics_check_largest_halves_fit():
+    """Query and response halves with every field at its limit pass the half-item check."""
+    store = AnalyticsStore(client=None, table_name="unused", ttl_days=TTL_DAYS)
+
+    assert store.check(_largest_query()) <= MAX_HALF_BYTES
+    assert store.check(_largest_response()) <= MAX_HALF_BYTES
+
+
+def test_analytics_check_two_largest_halves_fit_one_item():
+    """The two largest halves merged, derived fields included, stay under 400 KB."""
+    merged = _merge(_largest_query(), _largest_response())
+
+    assert item_size({name: to_attribute(value) for name, value in merged.items()}) < MAX_ITEM_BYTES
+
+
+def test_raw_check_largest_event_fits():
+    """The largest accepted event, stored verbatim with its keys, fits one raw item."""
+    event = _largest_query()
+    store = RawEventStore(client=None, table_name="unused", ttl_days=7)
+
+    assert store.check(event=event, body=event.to_json()) < MAX_ITEM_BYTES
+
+
+def test_raw_check_body_over_item_limit_unstorable():
+    """A raw body that would push the item over 400,000 bytes is refused before any write."""
+    store = RawEventStore(client=None, table_name="unused", ttl_days=7)
+
+    with pytest.raises(UnstorableItem, match="the limit is 400000"):
+        store.check(event=_query(), body=" " * MAX_ITEM_BYTES)
+
+
+def test_item_size_follows_dynamodb_rules():
+    """Names and UTF-8 values count; lists and maps add 3 bytes plus 1 per element; numbers 21."""
+    item = {
+        "s": {"S": "é"},  # 1 + 2
+        "n": {"N": "5"},  # 1 + 21
+        "b": {"BOOL": True},  # 1 + 1
+        "l": {"L": [{"S": "ab"}]},  # 1 + 3 + 1 + 2
+        "m": {"M": {"k": {"NULL": True}}},  # 1 + 3 + 1 + 1 + 1
+    }
+
+    assert item_size(item) == 3 + 22 + 2 + 7 + 7

@@ -39,6 +39,7 @@ def message_processor() -> MessageProcessor:
         dead_letters=DeadLetterQueue(
             client=sqs, queue_url=settings.dlq_url or queue_url(sqs, name=settings.dlq_name)
         ),
+        redact_pii=settings.pii_redaction,
     )
 
 

@@ -1,21 +1,42 @@
 """What the processor does with one SQS message.
 
-Failures are split in two. A message that can never succeed (not JSON, not a valid
-event) is parked in the DLQ with its reason and acknowledged, so it cannot hold up
-its FIFO group. Anything else (throttling, an endpoint that is down) propagates, is
-reported as a batch item failure and retried by SQS, then redriven after 3 receives.
+Failures are split in two. A message that can never succeed is parked in the DLQ with
+its reason and acknowledged, so it cannot hold up its FIFO group: text that is not JSON
+(``not-json``), an event that breaks the event contract or its limits (``invalid-event``),
+or one DynamoDB could never store (``unstorable``: an item over 400 KB, a write DynamoDB
+refuses with ValidationException). Every check runs before the first write, so a parked
+message leaves no half-written row behind. Anything else (throttling, an endpoint that is
+down) propagates, is reported as a batch item failure and retried by SQS, then redriven
+after 3 receives.
+
+Email addresses and phone numbers in the query and the reasoning are redacted before
+anything is stored (unless redaction is switched off); see ``_redacted``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
-from cv_analytics.aws.dynamodb import AnalyticsStore, RawEventStore
+from cv_analytics.aws.dynamodb import AnalyticsStore, RawEventStore, UnstorableItem
 from cv_analytics.aws.sqs import DeadLetter, DeadLetterQueue
-from cv_analytics.events import InvalidEvent, parse_event
+from cv_analytics.events import InvalidEvent, QueryEvent, ResponseEvent, parse_event
+from cv_analytics.pii import redact
 
 log = logging.getLogger(__name__)
+
+# Free text a visitor may have typed contact details into. The reasoning is included
+# because it may quote the question (an LLM-written explanation would); a false positive
+# there costs nothing, a leak would. Skill names and metadata are not the visitor's text.
+REDACTED_FIELDS = ("query", "reasoning")
+
+
+class ErrorKind(StrEnum):
+    NOT_JSON = "not-json"
+    INVALID_EVENT = "invalid-event"
+    UNSTORABLE = "unstorable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,30 +48,69 @@ class IncomingMessage:
 
 class MessageProcessor:
     def __init__(
-        self, *, raw_events: RawEventStore, records: AnalyticsStore, dead_letters: DeadLetterQueue
+        self,
+        *,
+        raw_events: RawEventStore,
+        records: AnalyticsStore,
+        dead_letters: DeadLetterQueue,
+        redact_pii: bool = True,
     ) -> None:
         self._raw_events = raw_events
         self._records = records
         self._dead_letters = dead_letters
+        self._redact_pii = redact_pii
 
     def process(self, message: IncomingMessage) -> str:
         """Handle one message; returns what happened ("recorded" or "parked")."""
         try:
-            event = parse_event(message.body)
+            event, body = self._storable(message)
         except InvalidEvent as exc:
-            self._park(message, reason=exc.reason)
-            return "parked"
-        self._raw_events.put(event=event, body=message.body)
-        self._records.record(event)
+            return self._park(message, reason=exc.reason, kind=ErrorKind(exc.kind))
+        except UnstorableItem as exc:
+            return self._park(message, reason=str(exc), kind=ErrorKind.UNSTORABLE)
+        try:
+            self._raw_events.put(event=event, body=body)
+            self._records.record(event)
+        except UnstorableItem as exc:
+            return self._park(message, reason=str(exc), kind=ErrorKind.UNSTORABLE)
         return "recorded"
 
-    def _park(self, message: IncomingMessage, *, reason: str) -> None:
-        log.warning("parking message %s in the DLQ: %s", message.message_id, reason)
+    def _storable(self, message: IncomingMessage) -> tuple[QueryEvent | ResponseEvent, str]:
+        """The event and the raw body exactly as they will be stored, checked before any write."""
+        event = parse_event(message.body)
+        event, body = _redacted(event, message.body) if self._redact_pii else (event, message.body)
+        self._raw_events.check(event=event, body=body)
+        self._records.check(event)
+        return event, body
+
+    def _park(self, message: IncomingMessage, *, reason: str, kind: ErrorKind) -> str:
+        log.warning("parking message %s in the DLQ (%s): %s", message.message_id, kind, reason)
         self._dead_letters.park(
             DeadLetter(
                 body=message.body,
                 reason=reason,
                 source_message_id=message.message_id,
                 group_id=message.group_id,
+                kind=kind.value,
             )
         )
+        return "parked"
+
+
+def _redacted(event: QueryEvent | ResponseEvent, body: str) -> tuple[QueryEvent | ResponseEvent, str]:
+    """``event`` and ``body`` with PII removed from the free-text fields.
+
+    A body without PII is kept byte for byte. Otherwise the raw table gets the body
+    re-serialised (compact JSON, same keys in the same order, every other value as sent)
+    with the redacted text in place: storing the original would keep the very PII that
+    the analytics record drops.
+    """
+    changes = {}
+    for name in REDACTED_FIELDS:
+        text = getattr(event, name, None)
+        if isinstance(text, str) and (clean := redact(text)) != text:
+            changes[name] = clean
+    if not changes:
+        return event, body
+    payload = json.loads(body) | changes
+    return event.model_copy(update=changes), json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

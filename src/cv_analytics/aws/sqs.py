@@ -72,6 +72,8 @@ class DeadLetter:
     reason: str
     source_message_id: str
     group_id: str
+    # Why it can never succeed, for sorting the DLQ: not-json, invalid-event or unstorable.
+    kind: str
 
 
 class DeadLetterQueue:
@@ -90,7 +92,7 @@ class DeadLetterQueue:
             MessageDeduplicationId=letter.source_message_id,
             MessageAttributes={
                 "errorReason": _string(letter.reason[:_MAX_ATTRIBUTE_CHARS]),
-                "errorKind": _string("permanent"),
+                "errorKind": _string(letter.kind),
                 "sourceMessageId": _string(letter.source_message_id),
             },
         )
