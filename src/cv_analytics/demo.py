@@ -8,6 +8,7 @@ arrive before their query.
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -111,19 +112,30 @@ def chunks(events: list[dict[str, Any]], size: int = MAX_EVENTS_PER_REQUEST) -> 
         yield events[start : start + size]
 
 
+def api_key_from_environment() -> str | None:
+    """The key a local client uses: INGEST_API_KEY, else the first of the server's INGEST_API_KEYS."""
+    if key := os.environ.get("INGEST_API_KEY"):
+        return key
+    keys = [key.strip() for key in os.environ.get("INGEST_API_KEYS", "").split(",") if key.strip()]
+    return keys[0] if keys else None
+
+
 def send(
     events: list[dict[str, Any]],
     *,
     api_url: str,
+    api_key: str | None = None,
     chunk_size: int = 25,
     progress: Callable[[int], None] = lambda n: None,
     client: httpx.Client | None = None,
 ) -> int:
     """POST ``events`` to the ingest API in chunks; returns how many were accepted."""
     http = client or httpx.Client(timeout=30)
+    key = api_key or api_key_from_environment()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     accepted = 0
     for chunk in chunks(events, chunk_size):
-        response = http.post(f"{api_url.rstrip('/')}/v1/events", json=chunk)
+        response = http.post(f"{api_url.rstrip('/')}/v1/events", json=chunk, headers=headers)
         response.raise_for_status()
         accepted += response.json()["accepted"]
         progress(len(chunk))

@@ -67,6 +67,9 @@ class PortInUse(RuntimeError):
 def ensure_port_free(host: str, port: int, *, hint: str) -> None:
     """Fail with a clear message, instead of a timeout later, when ``port`` is taken."""
     with socket.socket() as probe:
+        # Only a live listener counts: a crashed run's connections linger in TIME_WAIT, and the
+        # servers bind with SO_REUSEADDR too, so they would start fine.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

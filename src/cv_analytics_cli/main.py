@@ -62,12 +62,20 @@ def provision() -> None:
 @click.option("--demo", "with_demo", is_flag=True, help="Send a demo week of traffic and report on it.")
 @click.option("--events", default=100, show_default=True, help="Queries in the demo week.")
 @click.option("--once", is_flag=True, help="Stop after the demo instead of serving until Ctrl-C.")
-def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool) -> None:
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".cv-analytics",
+    show_default=True,
+    envvar="CV_ANALYTICS_STATE_DIR",
+    help="Where the ingest outbox and the local API key are kept.",
+)
+def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool, state_dir: Path) -> None:
     """Run the whole pipeline here: AWS emulator (unless AWS_ENDPOINT_URL is set), API, runner."""
     from cv_analytics.embedded import PortInUse
     from cv_analytics_cli.local import LocalPipeline
 
-    pipeline = LocalPipeline(api_port=api_port, aws_port=aws_port)
+    pipeline = LocalPipeline(api_port=api_port, aws_port=aws_port, state_dir=state_dir)
     try:
         try:
             pipeline.start()
@@ -89,12 +97,14 @@ def _print_running(pipeline) -> None:
     click.echo(f"ready in {pipeline.started_in:.2f}s")
     click.echo(f"  AWS endpoint   {pipeline.aws_endpoint}  ({origin})")
     click.echo(f"  ingest API     {pipeline.api_url}  (POST /v1/events, GET /healthz, GET /readyz)")
+    click.echo(f"  outbox         {pipeline.outbox_path}")
     click.echo(f"  queue          {resources.queue_url}")
     click.echo(f"  DLQ            {resources.dlq_url}")
     click.echo(f"  tables         {resources.query_events_table}, {resources.analytics_table}")
     click.echo(f"  schedule       {resources.rule_arn} → reporter (in process)")
-    click.echo("In another shell, to use the same emulator:")
+    click.echo("In another shell, to use the same emulator and API key:")
     click.echo(f"  export AWS_ENDPOINT_URL={pipeline.aws_endpoint}")
+    click.echo(f"  export INGEST_API_KEYS={pipeline.api_key}")
     if pipeline.embedded:
         click.echo(
             "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="
@@ -193,19 +203,23 @@ def demo(api_url: str, events: int, week_text: str | None, seed: int) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the HTML here instead of sending.",
 )
-def report(week_text: str | None, preview: Path | None) -> None:
-    """Run the weekly reporter now against the configured endpoint."""
+@click.option("--force", is_flag=True, help="Send even if this week was sent (or its outcome is unknown).")
+def report(week_text: str | None, preview: Path | None, force: bool) -> None:
+    """Run the weekly reporter now against the configured endpoint (once per week)."""
     week = _week_option(week_text)
     try:
         if preview is not None:
             _preview(week, preview)
             return
         from cv_reporter.handler import weekly_reporter
+        from cv_reporter.reporting import ReportOutcomeUnknown
 
-        outcome = weekly_reporter().send(week)
+        outcome = weekly_reporter().send(week, force=force)
     except ValidationError as exc:
         raise click.UsageError(f"configuration incomplete: {exc}") from exc
-    click.echo(f"sent '{outcome.subject}' ({outcome.total_queries} queries) as {outcome.message_id}")
+    except ReportOutcomeUnknown as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(outcome.describe())
 
 
 def _preview(week: IsoWeek, path: Path) -> None:

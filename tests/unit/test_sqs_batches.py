@@ -7,8 +7,11 @@ from typing import Any
 from cv_analytics.aws.sqs import (
     MAX_BATCH_BYTES,
     MAX_BATCH_ENTRIES,
+    MAX_MESSAGE_BYTES,
+    EntryFailure,
     OutgoingMessage,
     QueueSender,
+    message_problem,
     split_batches,
 )
 
@@ -165,3 +168,46 @@ def test_queue_sender_send_batch_returns_failed_messages():
     sender = QueueSender(client=FakeSqs(failed_ids=("1", "3")), queue_url=QUEUE_URL)
 
     assert sender.send_batch(messages) == [messages[1], messages[3]]
+
+
+def test_outgoing_message_size_lone_surrogate_does_not_raise():
+    """A body holding a lone surrogate has a size (it used to raise UnicodeEncodeError)."""
+    message = OutgoingMessage(body='{"x":"\ud800"}', group_id="g", deduplication_id="d")
+
+    assert message.size == 11
+
+
+def test_message_problem_lone_surrogate_is_named():
+    """A lone surrogate is a character SQS refuses, named with its offset."""
+    message = OutgoingMessage(body='{"x":"\ud800"}', group_id="g", deduplication_id="d")
+
+    assert message_problem(message) == "character U+D800 at offset 6 is not allowed by SQS"
+
+
+def test_message_problem_non_character_is_named():
+    """U+FFFF is outside the characters SQS accepts."""
+    message = OutgoingMessage(body="\uffff", group_id="g", deduplication_id="d")
+
+    assert "U+FFFF" in message_problem(message)
+
+
+def test_message_problem_too_big_is_named():
+    """A body over 256 KiB can never be sent."""
+    assert "262145 bytes" in message_problem(_message(0, size=MAX_MESSAGE_BYTES + 1))
+
+
+def test_message_problem_valid_message_is_none():
+    """Ordinary text, multi-byte characters and tabs/newlines are fine."""
+    message = OutgoingMessage(body='{"q":"C# ▲ 😀\\t\\n"}\n', group_id="g", deduplication_id="d")
+
+    assert message_problem(message) is None
+
+
+def test_queue_sender_send_batch_results_carry_code_and_fault():
+    """Per-entry refusals come back with SQS's code and whether the sender is at fault."""
+    messages = [_message(n) for n in range(3)]
+    sender = QueueSender(client=FakeSqs(failed_ids=("2",)), queue_url=QUEUE_URL)
+
+    assert sender.send_batch_results(messages) == [
+        EntryFailure(message=messages[2], sender_fault=False, code="InternalError", reason="retry")
+    ]

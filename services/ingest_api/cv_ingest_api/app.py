@@ -4,48 +4,74 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import boto3
+from botocore.config import Config
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from cv_analytics.aws.clients import aws_client, queue_url
+from cv_analytics.aws.clients import queue_url
 from cv_analytics.aws.sqs import QueueSender
-from cv_ingest_api.publisher import BackgroundPublisher
-from cv_ingest_api.routes import events_router, health_router
+from cv_ingest_api.outbox import Outbox
+from cv_ingest_api.routes import EVENT_SCHEMAS, events_router, health_router
+from cv_ingest_api.sender import OutboxSender
 from cv_ingest_api.settings import IngestSettings
 
 
-def build_publisher(settings: IngestSettings) -> BackgroundPublisher:
-    def sender() -> QueueSender:
-        sqs = aws_client("sqs")
+def sender_client_config(settings: IngestSettings) -> Config:
+    """Short timeouts and no retries of botocore's own: the sender retries, and shutdown
+    must not wait on a call SQS never answers."""
+    return Config(
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "total_max_attempts": 1},
+        max_pool_connections=settings.sender_concurrency,
+    )
+
+
+def build_sender(settings: IngestSettings) -> OutboxSender:
+    def queue_sender() -> QueueSender:
+        # Endpoint and region come from boto3's own configuration, as in aws.clients.
+        sqs = boto3.session.Session().client("sqs", config=sender_client_config(settings))
         url = settings.queue_url or queue_url(sqs, name=settings.queue_name)
         return QueueSender(client=sqs, queue_url=url)
 
-    return BackgroundPublisher(
-        sender_factory=sender,
-        capacity=settings.buffer_capacity,
+    return OutboxSender(
+        outbox=Outbox(path=settings.outbox_path, capacity=settings.outbox_capacity),
+        sender_factory=queue_sender,
+        concurrency=settings.sender_concurrency,
         linger_seconds=settings.linger_ms / 1000,
     )
 
 
-def create_app(
-    settings: IngestSettings | None = None, publisher: BackgroundPublisher | None = None
-) -> FastAPI:
+def create_app(settings: IngestSettings | None = None, sender: OutboxSender | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings or IngestSettings()
-        app.state.publisher = publisher or build_publisher(app.state.settings)
-        app.state.publisher.start()
+        app.state.api_keys = tuple(key.encode() for key in app.state.settings.known_keys())
+        app.state.sender = sender or build_sender(app.state.settings)
+        app.state.sender.start()
         try:
             yield
         finally:
             timeout = app.state.settings.shutdown_timeout_seconds
-            await run_in_threadpool(lambda: app.state.publisher.stop(timeout=timeout))
+            await run_in_threadpool(lambda: app.state.sender.stop(timeout=timeout))
 
     app = FastAPI(title="cv-analytics ingest", version="0.1.0", lifespan=lifespan)
     app.include_router(events_router)
     app.include_router(health_router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the event models the request body refers to."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(EVENT_SCHEMAS)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 app = create_app()

@@ -3,71 +3,132 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, TypeAdapter
 
 from cv_analytics.aws.sqs import OutgoingMessage
-from cv_analytics.events import InvalidEvent, parse_events
-from cv_ingest_api.deps import PublisherDep
+from cv_analytics.events import MAX_EVENTS_PER_REQUEST, AnalyticsEvent, InvalidEvent, parse_events
+from cv_ingest_api.body import InvalidBody, parse_json
+from cv_ingest_api.deps import ApiKeyDep, SenderDep
+from cv_ingest_api.outbox import OutboxFull
 from cv_ingest_api.settings import MAX_BODY_BYTES
 
 events_router = APIRouter(prefix="/v1", tags=["events"])
 health_router = APIRouter(tags=["health"])
 
+# The body is parsed here, not by FastAPI (the caller's JSON is forwarded byte-for-byte in
+# meaning), so its schema is declared by hand from the same models parse_events uses.
+_REQUEST_BODY = TypeAdapter(
+    AnalyticsEvent | Annotated[list[AnalyticsEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
+).json_schema(ref_template="#/components/schemas/{model}")
+EVENT_SCHEMAS: dict[str, Any] = _REQUEST_BODY.pop("$defs", {})
 
-@events_router.post("/events", status_code=status.HTTP_202_ACCEPTED)
-async def ingest_events(request: Request, publisher: PublisherDep) -> JSONResponse:
-    """Accept one worker event or a list of up to 100; they reach SQS in the background."""
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationProblem(BaseModel):
+    detail: list[FieldError]
+
+
+def _answer(description: str, model: type[BaseModel] = Problem, **headers: str) -> dict[str, Any]:
+    answer: dict[str, Any] = {"model": model, "description": description}
+    if headers:
+        answer["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
+        }
+    return answer
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _answer("No or unknown bearer key.", **{"WWW-Authenticate": "Bearer"}),
+    413: _answer(f"Body over {MAX_BODY_BYTES} bytes."),
+    415: _answer("Content-Encoding other than identity."),
+    422: _answer("Not UTF-8 JSON, or an event is invalid; `loc` names the field.", ValidationProblem),
+    503: _answer("The outbox is full; nothing was taken.", **{"Retry-After": "Seconds to wait."}),
+}
+
+
+@events_router.post(
+    "/events",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[ApiKeyDep],
+    responses=_RESPONSES,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_BODY}}}
+    },
+)
+async def ingest_events(request: Request, sender: SenderDep) -> Accepted:
+    """Accept one worker event or a list of up to 100. They are on disk before the 202,
+    and reach SQS in the background."""
+    _require_identity_encoding(request)
     body = await _read_limited(request)
-    if isinstance(body, JSONResponse):
-        return body
     try:
-        payload = json.loads(body)
+        payload = parse_json(body)
         events = parse_events(payload)
-    except json.JSONDecodeError as exc:
-        return _unprocessable([{"loc": ["body"], "msg": f"body is not JSON: {exc}", "type": "json_invalid"}])
+    except InvalidBody as exc:
+        raise RequestValidationError(exc.errors) from exc
     except InvalidEvent as exc:
-        return _unprocessable([_error_detail(error) for error in exc.errors])
+        raise RequestValidationError(_event_errors(exc)) from exc
     originals = payload if isinstance(payload, list) else [payload]
     messages = [_message(event, original) for event, original in zip(events, originals, strict=True)]
-    if not publisher.submit(messages):
-        return JSONResponse(
-            {"detail": "event buffer is full; retry later"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "1"},
+    try:
+        await run_in_threadpool(sender.outbox.add, messages)
+    except OutboxFull as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"{exc}; retry later", headers={"Retry-After": "1"}
+        ) from exc
+    sender.wake()
+    return Accepted(accepted=len(messages))
+
+
+def _require_identity_encoding(request: Request) -> None:
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Encoding {encoding!r} is not supported; send identity",
         )
-    return JSONResponse({"accepted": len(messages)}, status_code=status.HTTP_202_ACCEPTED)
 
 
-async def _read_limited(request: Request) -> bytes | JSONResponse:
+async def _read_limited(request: Request) -> bytes:
+    too_large = HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes"
+    )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return _too_large()
+        raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > MAX_BODY_BYTES:
-            return _too_large()
+            raise too_large
     return bytes(body)
 
 
-def _too_large() -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"request body exceeds {MAX_BODY_BYTES} bytes"},
-        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-    )
-
-
-def _unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
-    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-
-def _error_detail(error: dict[str, Any]) -> dict[str, Any]:
-    return {"loc": ["body", *error["loc"]], "msg": error["msg"], "type": error["type"]}
+def _event_errors(exc: InvalidEvent) -> list[dict[str, Any]]:
+    if not exc.errors:
+        return [{"loc": ["body"], "msg": exc.reason, "type": "value_error"}]
+    return [
+        {"loc": ["body", *error["loc"]], "msg": str(error["msg"]), "type": str(error["type"])}
+        for error in exc.errors
+    ]
 
 
 def _message(event: Any, original: dict[str, Any]) -> OutgoingMessage:
@@ -81,20 +142,24 @@ def _message(event: Any, original: dict[str, Any]) -> OutgoingMessage:
     )
 
 
-@health_router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    """Alive: the process answers."""
-    return {"status": "ok"}
+@health_router.get("/healthz", responses={503: {"description": "The outbox sender is not running."}})
+async def healthz(sender: SenderDep) -> JSONResponse:
+    """Alive: the process answers and its outbox sender runs."""
+    if not sender.running:
+        return JSONResponse({"status": "sender stopped"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return JSONResponse({"status": "ok"})
 
 
-@health_router.get("/readyz")
-async def readyz(publisher: PublisherDep) -> JSONResponse:
-    """Ready: the queue answers, so accepted events can leave the buffer."""
-    try:
-        await run_in_threadpool(lambda: publisher.sender().is_reachable())
-    except (BotoCoreError, ClientError) as exc:
-        return JSONResponse(
-            {"status": "unavailable", "reason": str(exc), "pending": publisher.pending},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
-    return JSONResponse({"status": "ready", "pending": publisher.pending})
+@health_router.get("/readyz", responses={503: {"description": "Not ready; the body says why."}})
+async def readyz(sender: SenderDep) -> JSONResponse:
+    """Ready: the sender runs, the outbox has room and the last SQS call succeeded.
+
+    Answered from what the sender keeps in memory; it never waits on SQS."""
+    report = sender.status()
+    ready = (
+        report["sender"] == "running"
+        and report["last_send_ok"] is not False
+        and report["pending"] < sender.outbox.capacity
+    )
+    code = status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE
+    return JSONResponse({"status": "ready" if ready else "unavailable", **report}, status_code=code)

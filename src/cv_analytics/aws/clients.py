@@ -15,9 +15,13 @@ from botocore.config import Config
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
 
 
-def aws_client(service: str) -> Any:
-    """A new client for ``service`` with standard retries (throttling is retried here first)."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+def aws_client(service: str, *, config: Config | None = None) -> Any:
+    """A new client for ``service`` with standard retries (throttling is retried here first).
+
+    ``config`` overrides parts of that, e.g. retries for a call that must not be repeated.
+    """
+    merged = _CONFIG.merge(config) if config is not None else _CONFIG
+    return boto3.session.Session().client(service, config=merged)
 
 
 def queue_url(sqs: Any, *, name: str) -> str:

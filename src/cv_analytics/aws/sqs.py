@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,11 @@ from typing import Any
 MAX_BATCH_ENTRIES = 10
 # SendMessageBatch caps the whole request's payload; stay under the classic 256 KiB.
 MAX_BATCH_BYTES = 256 * 1024
+# One message may be as large as a whole batch (the classic limit; newer queues take 1 MiB).
+MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
 _MAX_ATTRIBUTE_CHARS = 1024
+# What SQS accepts in a message body: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+_FORBIDDEN_CHARACTERS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +25,27 @@ class OutgoingMessage:
 
     @property
     def size(self) -> int:
-        return len(self.body.encode("utf-8"))
+        # surrogatepass: a lone surrogate must be measurable (and then refused), never an exception.
+        return len(self.body.encode("utf-8", "surrogatepass"))
+
+
+def message_problem(message: OutgoingMessage) -> str | None:
+    """Why SQS can never accept ``message`` (too big, characters it refuses), or None."""
+    if message.size > MAX_MESSAGE_BYTES:
+        return f"message is {message.size} bytes; SQS takes at most {MAX_MESSAGE_BYTES}"
+    if match := _FORBIDDEN_CHARACTERS.search(message.body):
+        return f"character U+{ord(match.group()):04X} at offset {match.start()} is not allowed by SQS"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFailure:
+    """One entry SendMessageBatch refused; ``sender_fault`` means resending cannot help."""
+
+    message: OutgoingMessage
+    sender_fault: bool
+    code: str
+    reason: str
 
 
 def split_batches(messages: Sequence[OutgoingMessage]) -> list[list[OutgoingMessage]]:
@@ -49,6 +74,10 @@ class QueueSender:
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
         """Send up to 10 messages in one call; return those SQS did not accept."""
+        return [failure.message for failure in self.send_batch_results(messages)]
+
+    def send_batch_results(self, messages: Sequence[OutgoingMessage]) -> list[EntryFailure]:
+        """Send up to 10 messages in one call; return SQS's per-entry refusals, in entry order."""
         entries = [
             {
                 "Id": str(index),
@@ -59,7 +88,16 @@ class QueueSender:
             for index, message in enumerate(messages)
         ]
         response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
-        return [messages[int(failure["Id"])] for failure in response.get("Failed", [])]
+        failures = sorted(response.get("Failed", []), key=lambda failure: int(failure["Id"]))
+        return [
+            EntryFailure(
+                message=messages[int(failure["Id"])],
+                sender_fault=bool(failure.get("SenderFault")),
+                code=failure.get("Code", ""),
+                reason=failure.get("Message", ""),
+            )
+            for failure in failures
+        ]
 
     def is_reachable(self) -> bool:
         self._client.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
