@@ -185,14 +185,23 @@ def runner(processor_url: str, reporter_url: str, schedule: bool, wait_for_funct
 @click.option("--events", default=150, show_default=True, help="Queries to send (responses come on top).")
 @click.option("--week", "week_text", default=None, help="ISO week to fill (default: last full week).")
 @click.option("--seed", default=7, show_default=True, help="Random seed, for repeatable traffic.")
-def demo(api_url: str, events: int, week_text: str | None, seed: int) -> None:
+@click.option(
+    "--api-key",
+    envvar="INGEST_API_KEY",
+    default=None,
+    help="Bearer key for the API [default: the first of INGEST_API_KEYS, as `up` prints it].",
+)
+def demo(api_url: str, events: int, week_text: str | None, seed: int, api_key: str | None) -> None:
     """Send a realistic week of chatbot traffic through the ingest API."""
     from cv_analytics import demo as demo_traffic
 
     week = _week_option(week_text)
     traffic = demo_traffic.generate_week(week=week, queries=events, seed=seed)
+    key = api_key or demo_traffic.api_key_from_environment()
+    if not key:
+        raise click.UsageError("no API key: pass --api-key or export INGEST_API_KEYS as `up` prints it")
     with click.progressbar(length=len(traffic.events), label=f"{week}") as bar:
-        accepted = demo_traffic.send(traffic.events, api_url=api_url, progress=bar.update)
+        accepted = demo_traffic.send(traffic.events, api_url=api_url, api_key=key, progress=bar.update)
     click.echo(f"accepted {accepted} events ({traffic.queries} queries, {traffic.responses} responses)")
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -74,11 +76,14 @@ class HttpInvoker:
         self._url = url if url.endswith(RIE_INVOKE_PATH) else url.rstrip("/") + RIE_INVOKE_PATH
         self._client = client or httpx.Client(timeout=timeout_seconds + 5)
 
-    def is_reachable(self) -> bool:
-        """Whether the emulator answers HTTP at all; nothing is invoked."""
+    def is_reachable(self, *, timeout: float = 2.0) -> bool:
+        """Whether the emulator accepts connections. Only a TCP connect: AWS's emulator
+        treats any request on the invoke URL as an invocation, even a GET."""
+        url = urlsplit(self._url)
+        port = url.port or (443 if url.scheme == "https" else 80)
         try:
-            self._client.get(self._url, timeout=2)
-        except httpx.HTTPError:
+            socket.create_connection((url.hostname or "localhost", port), timeout=timeout).close()
+        except OSError:
             return False
         return True
 

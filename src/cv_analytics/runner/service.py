@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from cv_analytics.aws.clients import aws_client, queue_url
 from cv_analytics.resources import load_resources
+from cv_analytics.runner.heartbeat import HeartbeatSettings, beat
 from cv_analytics.runner.invokers import HttpInvoker, Invoker
 from cv_analytics.runner.schedule import ScheduleSource
 from cv_analytics.runner.sqs_source import SqsEventSource
@@ -47,10 +49,16 @@ class EventSources:
         names: ResourceNames | None = None,
         schedule: bool = True,
         wait_seconds: int = 2,
+        heartbeat_file: Path | None = None,
+        pollers: int = 1,
     ) -> None:
+        if pollers < 1:
+            raise ValueError(f"pollers must be at least 1, not {pollers}")
         self.names = names or ResourceNames()
+        self._pollers = pollers
+        self._heartbeat = heartbeat_file or HeartbeatSettings().heartbeat_file
         sqs = aws_client("sqs")
-        url = self.names.queue_url or queue_url(sqs, name=self.names.queue_name)
+        url = self._queue_url = self.names.queue_url or queue_url(sqs, name=self.names.queue_name)
         batch_size = load_resources().processor.batch_size
         self.sqs_source = SqsEventSource(
             sqs=sqs, queue_url=url, invoker=processor, batch_size=batch_size, wait_seconds=wait_seconds
@@ -66,9 +74,23 @@ class EventSources:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._spawn("sqs-event-source", self.sqs_source.run)
+        # Like Lambda's pollers: several batches in flight, never two of one FIFO group.
+        for index in range(self._pollers):
+            self._spawn(f"sqs-event-source-{index}", self._poll)
         if self.schedule_source is not None:
             self._spawn("schedule", self.schedule_source.run)
+
+    def _poll(self, stop: threading.Event) -> None:
+        """SqsEventSource.run, plus a heartbeat after each poll that reached the queue."""
+        while not stop.is_set():
+            try:
+                self.sqs_source.poll_once()
+            except Exception as exc:  # the loop must survive an emulator restart
+                log.warning("polling %s failed: %s", self._queue_url, exc)
+                stop.wait(1.0)
+                continue
+            if self._heartbeat is not None:
+                beat(self._heartbeat)
 
     def _spawn(self, name: str, target: Any) -> None:
         thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
