@@ -34,7 +34,7 @@ test-unit: install  ## pure tests only
 test-functional: install  ## handlers and API against the embedded AWS endpoint
 	$(BIN)/python -m pytest tests/functional
 
-test-containers: install  ## the Docker tiers (needs a Docker daemon)
+test-containers: install  ## tests/containers + tests/integration on the configured Docker (DOCKER_HOST)
 	$(BIN)/python -m pytest tests/containers tests/integration -rs
 
 lint: install  ## ruff: lint and formatting

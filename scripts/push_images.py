@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +174,15 @@ def docker_login(docker_client: Any, login: RegistryLogin) -> None:
         raise PushError(f"docker login to {login.registry} failed: {error}") from error
 
 
+# Passed to the build when set (docs/docker.md): a mirror of the Lambda base image, and
+# pip's index and CA behind a TLS-intercepting proxy (seen by the dependency stage only).
+BUILD_ARG_VARIABLES = ("LAMBDA_BASE_IMAGE", "PIP_INDEX_URL", "PIP_CA_BUNDLE")
+
+
+def build_args(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    return {name: environ[name] for name in BUILD_ARG_VARIABLES if environ.get(name)}
+
+
 def build_image(docker_client: Any, image: Image, *, root: Path, platform: str) -> None:
     try:
         built, _logs = docker_client.images.build(
@@ -180,6 +190,7 @@ def build_image(docker_client: Any, image: Image, *, root: Path, platform: str) 
             dockerfile=image.dockerfile,
             tag=image.local_ref,
             platform=platform,
+            buildargs=build_args(),
             rm=True,
         )
     except Exception as error:  # docker.errors.BuildError / APIError

@@ -97,7 +97,8 @@ def _logical_lines(text: str) -> list[str]:
     return lines
 
 
-def parse_dockerfile(path: Path) -> Dockerfile:
+def parse_dockerfile(path: Path, *, build_args: dict[str, str] | None = None) -> Dockerfile:
+    """Parse ``path``; ``build_args`` override global ARG defaults, as ``--build-arg`` does."""
     global_args: dict[str, str] = {}
     stages: list[Stage] = []
     for line in _logical_lines(path.read_text(encoding="utf-8")):
@@ -110,7 +111,7 @@ def parse_dockerfile(path: Path) -> Dockerfile:
             stages.append(Stage(base=base, name=name))
         elif not stages and keyword == "ARG":
             arg_name, _, default = arguments.partition("=")
-            global_args[arg_name] = default.strip('"')
+            global_args[arg_name] = (build_args or {}).get(arg_name, default.strip('"'))
         elif stages:
             stages[-1].instructions.append(Instruction(keyword, arguments))
     return Dockerfile(path=path, global_args=global_args, stages=stages)

@@ -15,7 +15,7 @@ import sys
 import tomllib
 import zipfile
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -29,6 +29,7 @@ from tests.containers.container_files import (
     exec_form,
     parse_dockerfile,
     replay_copies,
+    substitute,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,6 +62,8 @@ LAMBDA_MARKERS = {
     "platform_python_implementation": "CPython",
     "extra": "",
 }
+# Where the kit image's venv (python:3.12) holds the installed packages.
+KIT_SITE_PACKAGES = "/opt/venv/lib/python3.12/site-packages"
 KIT_ONLY_PACKAGES = {"fastapi", "uvicorn", "moto", "click", "pyawscron", "httpx", "starlette"}
 
 
@@ -201,15 +204,147 @@ def test_compose_startup_waits_on_health_not_time(compose: dict[str, Any]) -> No
 
 
 def test_compose_long_running_services_have_healthchecks(compose: dict[str, Any]) -> None:
-    """Services others wait on have a probe; provision and runner drop the image's API probe."""
-    # Left on, the kit image's /healthz probe would mark them unhealthy and fail `up --wait`.
+    """Long-running services have a probe of their own; provision drops the image's API probe."""
+    # Left on, the kit image's /healthz probe would mark provision unhealthy and fail `up --wait`.
     services = compose["services"]
-    for name in ("localstack", "ingest_api", "processor", "reporter"):
+    for name in ("localstack", "ingest_api", "processor", "reporter", "runner"):
         check = services[name].get("healthcheck", {})
         assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
-    for name in ("provision", "runner"):
-        assert services[name].get("healthcheck", {}).get("disable") is True, name
+    assert services["provision"].get("healthcheck", {}).get("disable") is True
     assert "/readyz" in " ".join(services["ingest_api"]["healthcheck"]["test"])
+
+
+def test_compose_runner_healthcheck_reads_the_heartbeat_it_writes(compose: dict[str, Any]) -> None:
+    """The runner's probe checks the heartbeat file that the runner's environment names."""
+    runner = compose["services"]["runner"]
+    assert runner["healthcheck"]["test"][1:] == ["python", "-m", "cv_analytics.runner.heartbeat"]
+    env = service_environment(compose, "runner")
+    assert env["RUNNER_HEARTBEAT_FILE"].startswith("/tmp/")  # writable by the image's user
+    assert float(env["RUNNER_HEARTBEAT_MAX_AGE_SECONDS"]) > 0
+
+
+@pytest.mark.parametrize("service", ["localstack", "ingest_api", "processor", "reporter", "runner"])
+def test_compose_healthchecks_start_fast_without_start_interval(
+    compose: dict[str, Any], service: str
+) -> None:
+    """Engines before 25 ignore start_interval: the interval itself is short for what `up --wait`
+    waits on first (the functions and the runner), and no interval exceeds 30 s."""
+    check = compose["services"][service]["healthcheck"]
+    interval = _seconds(check["interval"])
+    assert interval <= (5 if service in ("processor", "reporter", "runner") else 30), check
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", duration)
+    assert match and duration, f"unexpected duration {duration!r}"
+    return int(match[1] or 0) * 60 + float(match[2] or 0)
+
+
+def test_compose_builds_the_kit_image_once(compose: dict[str, Any]) -> None:
+    """Exactly one service builds cv-analytics/kit; the others reuse it and never pull it."""
+    services = compose["services"]
+    image = services["ingest_api"]["image"]
+    kit = {name for name, service in services.items() if service.get("image") == image}
+    assert kit == {"provision", "ingest_api", "runner"}
+    builders = {name for name in kit if "build" in services[name]}
+    assert builders == {"ingest_api"}
+    assert {services[name].get("pull_policy") for name in kit - builders} == {"never"}
+
+
+@pytest.mark.parametrize(
+    ("service", "argument"),
+    [("ingest_api", "PYTHON_IMAGE"), ("processor", "LAMBDA_BASE_IMAGE"), ("reporter", "LAMBDA_BASE_IMAGE")],
+)
+def test_compose_base_image_defaults_to_the_dockerfile_pin(
+    compose: dict[str, Any], service: str, argument: str
+) -> None:
+    """Unset, the base image build arg is exactly the Dockerfile's own default."""
+    dockerfile = parse_dockerfile(DOCKERFILES[service])
+    assert compose["services"][service]["build"]["args"][argument] == dockerfile.global_args[argument]
+
+
+@pytest.mark.parametrize(
+    ("service", "argument"),
+    [("ingest_api", "PYTHON_IMAGE"), ("processor", "LAMBDA_BASE_IMAGE"), ("reporter", "LAMBDA_BASE_IMAGE")],
+)
+def test_compose_base_image_follows_the_environment(
+    empty_env_file: Path, service: str, argument: str
+) -> None:
+    """A base image named in the environment (or .env) is the one compose builds from."""
+    mirror = {argument: "mirror.example.internal/base:3.12"}
+    config = json.loads(run_compose("config", "--format", "json", env_file=empty_env_file, extra_env=mirror))
+    assert config["services"][service]["build"]["args"][argument] == mirror[argument]
+
+
+def test_compose_pip_proxy_settings_pass_only_when_set(empty_env_file: Path, compose: dict[str, Any]) -> None:
+    """PIP_INDEX_URL / PIP_CA_BUNDLE are not passed unless set, and then reach every build."""
+    builds = {name: s["build"] for name, s in compose["services"].items() if "build" in s}
+    assert set(builds) == {"ingest_api", "processor", "reporter"}
+    for build in builds.values():
+        passed = {key for key, value in build["args"].items() if value is not None}
+        assert passed & {"PIP_INDEX_URL", "PIP_CA_BUNDLE"} == set()
+    proxy = {
+        "PIP_INDEX_URL": "https://pypi.example.internal/simple",
+        "PIP_CA_BUNDLE": "-----BEGIN CERTIFICATE-----",
+    }
+    config = json.loads(run_compose("config", "--format", "json", env_file=empty_env_file, extra_env=proxy))
+    for name in builds:
+        args = config["services"][name]["build"]["args"]
+        assert {key: args[key] for key in proxy} == proxy, name
+
+
+def test_compose_outbox_lives_on_a_named_volume(compose: dict[str, Any]) -> None:
+    """The ingest API's outbox file sits on the named volume `outbox`, which `down` keeps."""
+    ingest = compose["services"]["ingest_api"]
+    outbox = PurePosixPath(service_environment(compose, "ingest_api")["INGEST_OUTBOX_PATH"])
+    mounts = {m["target"]: m for m in ingest["volumes"]}
+    mount = mounts[str(outbox.parent)]
+    assert mount["type"] == "volume" and mount["source"] == "outbox"
+    assert "outbox" in compose["volumes"] and not compose["volumes"]["outbox"].get("external")
+
+
+def test_compose_ingest_shutdown_fits_the_grace_period(compose: dict[str, Any]) -> None:
+    """uvicorn's graceful timeout plus the outbox flush end before compose sends SIGKILL."""
+    ingest = compose["services"]["ingest_api"]
+    flush = float(service_environment(compose, "ingest_api")["INGEST_SHUTDOWN_TIMEOUT_SECONDS"])
+    command = parse_dockerfile(DOCKERFILES["ingest_api"]).cmd()
+    graceful = float(command[command.index("--timeout-graceful-shutdown") + 1])
+    assert graceful + flush < _seconds(ingest["stop_grace_period"])
+
+
+def test_compose_ingest_api_key_has_a_local_default(compose: dict[str, Any]) -> None:
+    """Out of the box the API accepts one local-only key, so the stack works unconfigured."""
+    assert service_environment(compose, "ingest_api")["INGEST_API_KEYS"] == "local-dev-key"
+
+
+@pytest.mark.parametrize(
+    ("service", "module", "target"),
+    [
+        ("ingest_api", "services/ingest_api/cv_ingest_api", f"{KIT_SITE_PACKAGES}/cv_ingest_api"),
+        ("runner", "src/cv_analytics", f"{KIT_SITE_PACKAGES}/cv_analytics"),
+        ("processor", "services/processor/cv_processor", "/var/task/cv_processor"),
+        ("processor", "src/cv_analytics", "/var/task/cv_analytics"),
+        ("reporter", "services/reporter/cv_reporter", "/var/task/cv_reporter"),
+        ("reporter", "src/cv_analytics", "/var/task/cv_analytics"),
+    ],
+)
+def test_compose_watch_syncs_code_and_restarts(
+    compose: dict[str, Any], service: str, module: str, target: str
+) -> None:
+    """`compose watch` copies a code directory to where the image has it, then restarts."""
+    rules = compose["services"][service]["develop"]["watch"]
+    matching = [r for r in rules if Path(r["path"]) == REPO / module]
+    assert [(r["action"], r["target"]) for r in matching] == [("sync+restart", target)]
+
+
+def test_compose_watch_targets_are_where_the_dockerfiles_put_the_code() -> None:
+    """Each Lambda watch target is a COPY destination of that function's Dockerfile."""
+    for function in FUNCTIONS:
+        destinations = {
+            substitute(copy.destination, LAMBDA_VARIABLES)
+            for copy in copies(parse_dockerfile(DOCKERFILES[function]).final)
+        }
+        assert {f"/var/task/cv_{function}", "/var/task/cv_analytics"} <= destinations, function
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -461,3 +596,26 @@ def test_lambda_requirements_satisfy_pyproject_bounds(function: str) -> None:
 def test_lambda_requirements_exclude_kit_only_packages(function: str) -> None:
     """The function images ship none of the web, CLI or emulator packages."""
     assert set(pinned(function)) & KIT_ONLY_PACKAGES == set()
+
+
+@pytest.mark.parametrize("image", DOCKERFILES)
+def test_dockerfile_pip_proxy_args_stay_in_the_dependency_stage(image: str) -> None:
+    """PIP_INDEX_URL / PIP_CA_BUNDLE are declared before the final stage only, and the final
+    stage takes its packages from that stage, so neither value reaches the image."""
+    dockerfile = parse_dockerfile(DOCKERFILES[image])
+    *earlier, final = dockerfile.stages
+    declared = {arg.partition("=")[0] for stage in earlier for arg in stage.all("ARG")}
+    assert {"PIP_INDEX_URL", "PIP_CA_BUNDLE"} <= declared
+    final_text = " ".join(i.arguments for i in final.instructions)
+    assert "PIP_INDEX_URL" not in final_text and "PIP_CA_BUNDLE" not in final_text
+    assert {copy.from_stage for copy in copies(final)} - {None} == {earlier[-1].name}
+
+
+def test_ingest_image_prepares_the_outbox_directory_for_its_user() -> None:
+    """The runtime stage creates the outbox directory owned by the image's numeric user, so a
+    fresh named volume mounted there is writable by the API."""
+    final = parse_dockerfile(DOCKERFILES["ingest_api"]).final
+    user = final.last("USER").split(":")[0]
+    assert any("/var/lib/cv-analytics" in run and f"--owner {user}" in run for run in final.all("RUN")), (
+        final.all("RUN")
+    )
