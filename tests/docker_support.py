@@ -1,8 +1,25 @@
-"""Skip, with the reason, what needs Docker when this machine cannot provide it."""
+"""Skip, with the reason, what needs Docker when this machine cannot provide it; fail instead
+where Docker is required (CI sets CV_ANALYTICS_REQUIRE_DOCKER=1, so a skip never hides there)."""
 
 from __future__ import annotations
 
+import os
+from typing import NoReturn
+
 import pytest
+
+REQUIRE_DOCKER_VARIABLE = "CV_ANALYTICS_REQUIRE_DOCKER"
+
+
+def docker_required() -> bool:
+    return os.environ.get(REQUIRE_DOCKER_VARIABLE, "").lower() in ("1", "true", "yes")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for ``reason``, or fail it when this run requires Docker."""
+    if docker_required():
+        pytest.fail(f"{reason} ({REQUIRE_DOCKER_VARIABLE} is set: container tests must run here)")
+    pytest.skip(reason)
 
 
 def docker_client():
@@ -13,7 +30,7 @@ def docker_client():
         client = docker.from_env()
         client.ping()
     except Exception as exc:  # no SDK, no socket, daemon down: all mean "cannot run here"
-        pytest.skip(f"Docker daemon not reachable ({type(exc).__name__}: {exc})")
+        unavailable(f"Docker daemon not reachable ({type(exc).__name__}: {exc})")
     return client
 
 
@@ -28,4 +45,4 @@ def require_docker_image(image: str) -> None:
     try:
         client.images.pull(image)
     except Exception as exc:
-        pytest.skip(f"image {image} is not available and cannot be pulled ({exc})")
+        unavailable(f"image {image} is not available and cannot be pulled ({exc})")

@@ -14,15 +14,18 @@ from typing import Any
 
 import pytest
 
-from tests.docker_support import docker_client, require_docker_image
+from tests.docker_support import docker_client, require_docker_image, unavailable
 from tests.integration.support import (
     DUMMY_CREDENTIALS,
+    IDENTIFIED_EMULATORS,
     LOCALSTACK_IMAGE,
     RECIPIENT,
     REGION,
     REPO,
     RIE_PATH,
     SENDER,
+    build_args,
+    identify_aws_emulator,
     require_base_images,
 )
 
@@ -52,6 +55,7 @@ def build_image(docker: Any) -> Callable[[str], str]:
             docker.images.build(
                 path=str(REPO),
                 dockerfile=str(dockerfile.relative_to(REPO)),
+                buildargs=build_args(dockerfile),
                 tag=tag,
                 rm=True,
                 forcerm=True,
@@ -116,9 +120,14 @@ def localstack(network: Any) -> Iterator[Any]:
         logs = _logs(container).lower()
         container.stop()
         if "auth" in logs and "token" in logs and not os.environ.get("LOCALSTACK_AUTH_TOKEN"):
-            pytest.skip(
+            unavailable(
                 f"{LOCALSTACK_IMAGE} refuses to start without LOCALSTACK_AUTH_TOKEN, which is not set"
             )
+        raise
+    try:
+        identify_aws_emulator(container.get_url())
+    except BaseException:
+        container.stop()
         raise
     yield container
     container.stop()
@@ -182,3 +191,11 @@ def function_url(
     yield start
     for container, _ in started.values():
         container.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say which AWS emulator the container tier ran on: LocalStack, or a stand-in."""
+    if IDENTIFIED_EMULATORS:
+        terminalreporter.section("AWS emulator")
+        for identity in dict.fromkeys(map(str, IDENTIFIED_EMULATORS)):
+            terminalreporter.write_line(f"container tier ran on: {identity}")

@@ -8,6 +8,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ SENDER, RECIPIENT = "reports@example.com", "cv-owner@example.com"
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 # LocalStack accepts any credentials; fixed ones keep a developer's real keys out of it.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# Read by the Dockerfiles' dependency stages only (docs/docker.md).
+PIP_BUILD_ARGS = ("PIP_INDEX_URL", "PIP_CA_BUNDLE")
 
 
 def free_port() -> int:
@@ -42,9 +45,17 @@ def pullable_reference(reference: str) -> str:
     return f"{repository if colon and '/' not in tag else name}@{digest}"
 
 
+def build_args(dockerfile: Path) -> dict[str, str]:
+    """The build args this environment sets for ``dockerfile``, as compose passes them: its
+    base image variables (PYTHON_IMAGE, LAMBDA_BASE_IMAGE) and pip's proxy settings."""
+    names = {*parse_dockerfile(dockerfile).global_args, *PIP_BUILD_ARGS}
+    return {name: os.environ[name] for name in sorted(names) if os.environ.get(name)}
+
+
 def require_base_images(dockerfile: Path) -> None:
-    """Skip unless every registry image ``dockerfile`` builds FROM is here or pullable."""
-    for base in parse_dockerfile(dockerfile).external_bases():
+    """Skip unless every registry image ``dockerfile`` builds FROM (with this environment's
+    build args) is here or pullable."""
+    for base in parse_dockerfile(dockerfile, build_args=build_args(dockerfile)).external_bases():
         require_docker_image(pullable_reference(base))
 
 
@@ -86,3 +97,56 @@ def function_error(answer: Any) -> str | None:
     if isinstance(answer, dict) and {"errorType", "errorMessage"} <= answer.keys():
         return json.dumps(answer, indent=2)
     return None
+
+
+# What the pipeline needs from the emulator; each must be up and answer a real call.
+REQUIRED_AWS_SERVICES = {"sqs": "list_queues", "dynamodb": "list_tables", "ses": "list_identities"}
+# Every emulator this run identified, for the terminal summary (tests/integration/conftest.py).
+IDENTIFIED_EMULATORS: list[EmulatorIdentity] = []
+
+
+@dataclass(frozen=True)
+class EmulatorIdentity:
+    url: str
+    edition: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.edition} {self.version} (at {self.url})"
+
+
+def identify_aws_emulator(url: str) -> EmulatorIdentity:
+    """What answers at ``url``: LocalStack's health document names the edition and version
+    and lists the services; each service the pipeline uses must then answer a real API
+    call. Anything else (a container that only prints "Ready.") fails the test."""
+    try:
+        health = httpx.get(f"{url}/_localstack/health", timeout=10).raise_for_status().json()
+    except (httpx.HTTPError, ValueError) as exc:
+        pytest.fail(f"{url} is not an AWS emulator: no LocalStack health document ({exc!r})")
+    services = health.get("services") if isinstance(health, dict) else None
+    state = {name: (services or {}).get(name) for name in REQUIRED_AWS_SERVICES}
+    down = {name: status for name, status in state.items() if status not in ("running", "available")}
+    if down or not health.get("edition") or not health.get("version"):
+        pytest.fail(f"{url} does not look like a usable AWS emulator: services {state}, health {health}")
+    for service, call in REQUIRED_AWS_SERVICES.items():
+        _answer(url, service, call)
+    identity = EmulatorIdentity(url, str(health["edition"]), str(health["version"]))
+    IDENTIFIED_EMULATORS.append(identity)
+    return identity
+
+
+def _answer(url: str, service: str, call: str) -> None:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    try:
+        getattr(client, call)()
+    except (BotoCoreError, ClientError) as exc:
+        pytest.fail(f"{url} lists {service} as up but {call} failed: {exc}")

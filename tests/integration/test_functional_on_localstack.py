@@ -3,6 +3,7 @@ so behaviour moto happens to allow but AWS (as LocalStack emulates it) does not 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,15 +14,17 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.docker_support import require_docker_image
-from tests.integration.support import LOCALSTACK_IMAGE, REPO
+from tests.integration.emulator_probe import REPORT_VARIABLE
+from tests.integration.support import IDENTIFIED_EMULATORS, LOCALSTACK_IMAGE, REPO, EmulatorIdentity
 
 pytestmark = [pytest.mark.requires_docker, pytest.mark.timeout(1800)]
 
 
 def test_functional_suite_passes_on_localstack(docker: Any, tmp_path: Path) -> None:
-    """The functional suite on LocalStack runs (not only skips) and nothing fails."""
+    """The functional suite on LocalStack runs (not only skips), nothing fails, and the
+    emulator it ran on was identified as one (LocalStack or a stand-in, named in the summary)."""
     require_docker_image(LOCALSTACK_IMAGE)
-    report = tmp_path / "functional.xml"
+    report, identity = tmp_path / "functional.xml", tmp_path / "emulator.json"
     result = subprocess.run(
         [
             sys.executable,
@@ -32,10 +35,12 @@ def test_functional_suite_passes_on_localstack(docker: Any, tmp_path: Path) -> N
             "-rs",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "tests.integration.emulator_probe",
             f"--junitxml={report}",
         ],
         cwd=REPO,
-        env={**os.environ, "CV_ANALYTICS_TEST_BACKEND": "localstack"},
+        env={**os.environ, "CV_ANALYTICS_TEST_BACKEND": "localstack", REPORT_VARIABLE: str(identity)},
         capture_output=True,
         text=True,
         timeout=1700,
@@ -50,3 +55,5 @@ def test_functional_suite_passes_on_localstack(docker: Any, tmp_path: Path) -> N
     assert result.returncode == 0, f"functional suite failed on LocalStack {counts}:\n{output}"
     assert counts["failures"] == counts["errors"] == 0, output
     assert counts["tests"] - counts["skipped"] > 0, f"every functional test skipped {counts}:\n{output}"
+    assert identity.exists(), f"the functional run never identified its emulator:\n{output}"
+    IDENTIFIED_EMULATORS.append(EmulatorIdentity(**json.loads(identity.read_text())))

@@ -66,11 +66,15 @@ def test_processor_image_writes_the_correlated_record(processed_batch: Any) -> N
     assert record["sourcesUsed"] == ["C#", ".NET", "Azure", "Microservices"]
 
 
-def test_reporter_image_emails_the_requested_week(
-    function_url: Callable[[str], str], localstack: Any, processed_batch: Any
-) -> None:
+@pytest.fixture(scope="module")
+def requested_report(function_url: Callable[[str], str], processed_batch: Any) -> Any:
+    """The reporter image's answer to {"week": ...} for the processed batch's week."""
+    return invoke(function_url("reporter"), {"week": BATCH_WEEK})
+
+
+def test_reporter_image_emails_the_requested_week(localstack: Any, requested_report: Any) -> None:
     """GIVEN a processed week WHEN the reporter image gets {"week": ...} THEN SES has its report."""
-    answer = invoke(function_url("reporter"), {"week": BATCH_WEEK})
+    answer = requested_report
     assert function_error(answer) is None, function_error(answer)
     assert answer["week"] == BATCH_WEEK and answer["totalQueries"] == 1
     emails = wait_for(
@@ -82,10 +86,13 @@ def test_reporter_image_emails_the_requested_week(
     assert "Azure" in emails[-1].text  # a skill the stored response used
 
 
-def test_reporter_image_reports_last_week_on_schedule(
-    function_url: Callable[[str], str], processed_batch: Any
+def test_reporter_image_on_schedule_does_not_resend_last_week(
+    function_url: Callable[[str], str], requested_report: Any
 ) -> None:
-    """The EventBridge scheduled event of Monday 2025-11-24 07:00 reports week 2025-W47."""
+    """The EventBridge scheduled event of Monday 2025-11-24 07:00 is for week 2025-W47, which
+    was mailed already (above): the image answers so and sends nothing again."""
     answer = invoke(function_url("reporter"), load_event("scheduled_event"))
     assert function_error(answer) is None, function_error(answer)
-    assert answer["week"] == BATCH_WEEK and answer["subject"] == SUBJECT
+    assert (answer["week"], answer["status"]) == (BATCH_WEEK, "already-sent")
+    assert requested_report["subject"] == SUBJECT
+    assert answer["messageId"] == requested_report["messageId"]
