@@ -90,6 +90,7 @@ def _unique_names(prefix: str) -> dict[str, str]:
         "DLQ_NAME": f"{prefix}-dlq.fifo",
         "QUERY_EVENTS_TABLE": f"{prefix}-query-events",
         "ANALYTICS_TABLE": f"{prefix}-analytics",
+        "REPORTS_TABLE": f"{prefix}-reports",
         "REPORT_RULE_NAME": f"{prefix}-weekly-report",
     }
 

@@ -30,6 +30,7 @@ class ProvisionedResources:
     analytics_table: str
     rule_arn: str
     sender_identity: str | None
+    reports_table: str
 
 
 class ProvisioningError(RuntimeError):
@@ -56,6 +57,7 @@ def provision(
     _allow_redrive_from(sqs, dlq_url=dlq_url, source_arn=queue_arn)
     _ensure_table(dynamodb, name=names.query_events_table, spec=spec.tables.query_events)
     _ensure_table(dynamodb, name=names.analytics_table, spec=spec.tables.analytics)
+    _ensure_table(dynamodb, name=names.reports_table, spec=spec.tables.reports)
     rule_arn = _ensure_schedule(events, name=names.report_rule_name, expression=spec.schedule.expression)
     identity = None
     if sender_email:
@@ -71,6 +73,7 @@ def provision(
         names.analytics_table,
         rule_arn,
         identity,
+        names.reports_table,
     )
 
 

@@ -75,6 +75,7 @@ class TableSpec(_Frozen):
 class Tables(_Frozen):
     query_events: TableSpec
     analytics: TableSpec
+    reports: TableSpec
 
 
 class ScheduleSpec(_Frozen):

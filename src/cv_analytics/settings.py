@@ -26,6 +26,7 @@ class ResourceNames(BaseSettings):
         default=_defaults.tables.query_events.name, validation_alias="QUERY_EVENTS_TABLE"
     )
     analytics_table: str = Field(default=_defaults.tables.analytics.name, validation_alias="ANALYTICS_TABLE")
+    reports_table: str = Field(default=_defaults.tables.reports.name, validation_alias="REPORTS_TABLE")
     report_rule_name: str = Field(default=_defaults.schedule.rule_name, validation_alias="REPORT_RULE_NAME")
 
 

@@ -252,23 +252,38 @@ def _preview(week: IsoWeek, path: Path) -> None:
 @click.option(
     "--show", "index", type=int, default=-1, show_default=True, help="Which email to print (0 = oldest)."
 )
+@click.option(
+    "--last", default=20, show_default=True, help="How many of the newest emails to list (0 = all)."
+)
 @click.option("--html", is_flag=True, help="Print the HTML body instead of the text body.")
-def mail(index: int, html: bool) -> None:
-    """List the emails the emulator captured and print one."""
-    from cv_analytics.mailbox import MailboxUnavailable, fetch_emails
+@click.option(
+    "--timeout",
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the emulator's mailbox (moto builds it whole first).",
+)
+def mail(index: int, last: int, html: bool, timeout: float) -> None:
+    """List the newest emails the emulator captured and print one."""
+    from cv_analytics.mailbox import MailboxUnavailable, fetch_messages
 
     try:
-        emails = fetch_emails(_require_endpoint())
+        messages = fetch_messages(_require_endpoint(), read_timeout=timeout)
     except MailboxUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
-    if not emails:
+    if not messages:
         click.echo("no emails captured yet")
         return
-    if not -len(emails) <= index < len(emails):
-        raise click.BadParameter(f"there are {len(emails)} emails (0-{len(emails) - 1})", param_hint="--show")
-    for position, email in enumerate(emails):
-        click.echo(f"[{position}] {email.subject}  →  {', '.join(email.recipients)}")
-    chosen = emails[index]
+    if not -len(messages) <= index < len(messages):
+        raise click.BadParameter(
+            f"there are {len(messages)} emails (0-{len(messages) - 1})", param_hint="--show"
+        )
+    first = max(0, len(messages) - last) if last > 0 else 0
+    if first:
+        click.echo(f"{len(messages)} emails; the newest {len(messages) - first} (--last 0 lists all):")
+    for position in range(first, len(messages)):
+        subject, recipients = messages[position].headline()
+        click.echo(f"[{position}] {subject}  →  {', '.join(recipients)}")
+    chosen = messages[index].parse()
     click.echo(f"\n--- {chosen.subject} ---\n{chosen.html if html else chosen.text}")
 
 

@@ -54,6 +54,17 @@ def test_provision_tables_have_keys_index_and_ttl(stack):
         assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expiresAt"
 
 
+def test_provision_reports_table_is_keyed_by_week_with_ttl(stack):
+    """The send-record table is on-demand, keyed by the ISO week, with TTL enabled."""
+    dynamodb = stack.client("dynamodb")
+    reports = dynamodb.describe_table(TableName=stack.names.reports_table)["Table"]
+    assert reports["KeySchema"] == [{"AttributeName": "week", "KeyType": "HASH"}]
+    assert reports["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb.describe_time_to_live(TableName=stack.names.reports_table)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expiresAt"
+    assert stack.resources.reports_table == stack.names.reports_table
+
+
 def test_provision_schedule_rule_is_monday_0700_utc(stack):
     """The report rule exists, enabled, with the production cron expression."""
     rule = stack.client("events").describe_rule(Name=stack.names.report_rule_name)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+from click.testing import CliRunner
 
+import cv_reporter.handler
 from cv_analytics.aws.clients import aws_client
 from cv_analytics.aws.dynamodb import AnalyticsStore
+from cv_analytics.aws.ses import Mailer, OutgoingEmail, SendOutcomeUnknown
 from cv_analytics.events import parse_event
 from cv_analytics.mailbox import fetch_emails
 from cv_analytics.runner.invokers import InProcessInvoker, InvocationError
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.main import main as cli
 from cv_reporter.handler import lambda_handler
+from cv_reporter.send_log import SendLog, SendStatus
 from tests.functional.support import query_event, response_event
 from tests.helpers import load_event
 
@@ -44,7 +51,7 @@ def _invoke(payload):
 
 
 def _mail_for(stack):
-    return [m for m in fetch_emails(stack.endpoint) if stack.recipient in m.recipients]
+    return fetch_emails(stack.endpoint, recipient=stack.recipient)
 
 
 def test_reporter_manual_week_sends_email_with_figures(stack):
@@ -96,3 +103,195 @@ def test_reporter_reads_week_through_index_not_scan(stack, monkeypatch):
     monkeypatch.setattr(client, "scan", lambda **_: pytest.fail("reporter scanned the table"))
     assert len(store.records_for_week(WEEK)) == 1
     assert store.records_for_week(IsoWeek.of(datetime(2030, 1, 1, tzinfo=UTC))) == []
+
+
+# --- exactly one email per week -------------------------------------------------------
+
+
+def _send_log(stack) -> SendLog:
+    return SendLog(client=aws_client("dynamodb"), table_name=stack.names.reports_table, ttl_days=400)
+
+
+def _fault_on_ses(monkeypatch, hook) -> None:
+    """Every SES client the reporter builds (with its own config) calls ``hook`` before sending."""
+    build = cv_reporter.handler.aws_client
+
+    def hooked(service, **kwargs):
+        client = build(service, **kwargs)
+        if service == "ses":
+            client.meta.events.register("before-send.ses.SendRawEmail", hook)
+        return client
+
+    monkeypatch.setattr(cv_reporter.handler, "aws_client", hooked)
+    cv_reporter.handler.weekly_reporter.cache_clear()
+
+
+def _heal_ses(monkeypatch) -> None:
+    """SES answers normally again (for runs after a fault)."""
+    monkeypatch.setattr(cv_reporter.handler, "aws_client", aws_client)
+    cv_reporter.handler.weekly_reporter.cache_clear()
+
+
+def _refuse(times: int, calls: list[int]):
+    """SES answers with a definite error (throttled) ``times`` times, then lets requests through."""
+
+    def hook(request, **_):
+        calls.append(1)
+        if len(calls) <= times:
+            error = {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}
+            raise ClientError(error, "SendRawEmail")
+
+    return hook
+
+
+def _lose_answer(request, **_):
+    """The request reaches the emulator (the email is captured), the answer never comes back."""
+    httpx.request(request.method, request.url, headers=dict(request.headers), content=request.body)
+    raise ReadTimeoutError(endpoint_url=request.url)
+
+
+def test_reporter_second_run_for_sent_week_sends_nothing(stack):
+    """Reporting a week twice mails once; the second run says it was sent, and as which message."""
+    first = _invoke({"week": "2025-W47"})
+    second = _invoke({"week": "2025-W47"})
+    assert len(_mail_for(stack)) == 1
+    assert (first["status"], second["status"]) == ("sent", "already-sent")
+    assert (second["messageId"], second["sentAt"]) == (first["messageId"], first["sentAt"])
+
+
+def test_report_cli_twice_says_already_sent(stack):
+    """`cv-analytics report --week W` twice: one email, then "already sent ... use --force"."""
+    runner = CliRunner()
+    first = runner.invoke(cli, ["report", "--week", "2025-W47"])
+    second = runner.invoke(cli, ["report", "--week", "2025-W47"])
+    assert (first.exit_code, second.exit_code) == (0, 0), first.output + second.output
+    assert len(_mail_for(stack)) == 1
+    message_id = _send_log(stack).get(WEEK).message_id
+    assert f"as {message_id}" in first.output
+    assert "2025-W47 already sent on " in second.output
+    assert f"as {message_id}; use --force to send again" in second.output
+
+
+def test_report_cli_force_sends_again(stack):
+    """`report --week W --force` mails a sent week again and records the new message."""
+    runner = CliRunner()
+    runner.invoke(cli, ["report", "--week", "2025-W47"])
+    forced = runner.invoke(cli, ["report", "--week", "2025-W47", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert len(_mail_for(stack)) == 2
+    record = _send_log(stack).get(WEEK)
+    assert (record.status, record.sends) == (SendStatus.SENT, 2)
+    assert f"as {record.message_id}" in forced.output
+
+
+def test_reporter_force_payload_sends_again(stack):
+    """{"week": W, "force": true} sends a sent week again, under a new MessageId."""
+    first = _invoke({"week": "2025-W47"})
+    forced = _invoke({"week": "2025-W47", "force": True})
+    assert len(_mail_for(stack)) == 2
+    assert forced["status"] == "sent" and forced["messageId"] != first["messageId"]
+    assert _send_log(stack).get(WEEK).message_id == forced["messageId"]
+
+
+def test_reporter_force_that_is_not_a_boolean_fails_clearly(stack):
+    """A "force" that is not true/false is refused before anything is claimed or mailed."""
+    with pytest.raises(InvocationError, match="force must be true or false"):
+        _invoke({"week": "2025-W47", "force": "yes"})
+    assert _mail_for(stack) == []
+    assert _send_log(stack).get(WEEK) is None
+
+
+def test_reporter_scheduled_event_delivered_twice_sends_one_email(stack):
+    """EventBridge delivering the Monday event twice (same event) mails the week once."""
+    event = load_event("scheduled_event") | {"time": "2025-11-24T07:00:00Z"}
+    outcomes = [_invoke(event), _invoke(event)]
+    assert [o["status"] for o in outcomes] == ["sent", "already-sent"]
+    assert len(_mail_for(stack)) == 1
+
+
+def test_reporter_ses_failing_twice_then_succeeding_sends_one_email(stack, monkeypatch):
+    """Two definite SES errors each give the week back; the third run sends; a fourth sends nothing."""
+    calls: list[int] = []
+    _fault_on_ses(monkeypatch, _refuse(2, calls))
+    statuses = []
+    for _ in range(2):
+        with pytest.raises(InvocationError, match="Throttling"):
+            _invoke({"week": "2025-W47"})
+        statuses.append(_send_log(stack).get(WEEK).status)
+    assert statuses == [SendStatus.FAILED, SendStatus.FAILED]
+    assert [_invoke({"week": "2025-W47"})["status"] for _ in range(2)] == ["sent", "already-sent"]
+    assert len(calls) == 3, "SendRawEmail is attempted once per run, never retried by botocore"
+    assert len(_mail_for(stack)) == 1
+
+
+def test_reporter_ses_answer_lost_sends_once_and_records_unknown(stack, monkeypatch):
+    """SES takes the email but the answer is lost: one email, the run fails, the week is "unknown"."""
+    _fault_on_ses(monkeypatch, _lose_answer)
+    with pytest.raises(InvocationError, match="ReportOutcomeUnknown"):
+        _invoke({"week": "2025-W47"})
+    assert len(_mail_for(stack)) == 1
+    record = _send_log(stack).get(WEEK)
+    assert record.status is SendStatus.UNKNOWN and record.message_id is None
+    assert "ReadTimeoutError" in record.last_error
+
+
+def test_reporter_unknown_outcome_blocks_automatic_resend(stack, monkeypatch):
+    """After a lost answer, later runs (even with SES healthy) fail loudly and send nothing."""
+    _fault_on_ses(monkeypatch, _lose_answer)
+    with pytest.raises(InvocationError):
+        _invoke({"week": "2025-W47"})
+    _heal_ses(monkeypatch)
+    with pytest.raises(InvocationError, match=r"unknown .*check the recipient's mailbox.*--force"):
+        _invoke({"week": "2025-W47"})
+    assert len(_mail_for(stack)) == 1
+
+
+def test_reporter_force_after_unknown_outcome_sends_and_records(stack, monkeypatch):
+    """Once someone has checked the mailbox, --force sends the unknown week and records it sent."""
+    _fault_on_ses(monkeypatch, _lose_answer)
+    with pytest.raises(InvocationError):
+        _invoke({"week": "2025-W47"})
+    _heal_ses(monkeypatch)
+    forced = _invoke({"week": "2025-W47", "force": True})
+    assert len(_mail_for(stack)) == 2
+    assert _send_log(stack).get(WEEK).status is SendStatus.SENT
+    assert forced["status"] == "sent"
+
+
+def test_lost_answer_with_default_retries_would_send_five_emails(stack):
+    """The fault is real: the kit's standard client (1 attempt + 4 retries) mails five times."""
+    ses = aws_client("ses")
+    ses.meta.events.register("before-send.ses.SendRawEmail", _lose_answer)
+    email = OutgoingEmail(
+        sender=stack.sender, recipient=stack.recipient, subject="s", html="<p>h</p>", text="t"
+    )
+    with pytest.raises(SendOutcomeUnknown):
+        Mailer(client=ses).send(email)
+    assert len(_mail_for(stack)) == 5
+
+
+def test_reporter_run_that_died_before_sending_frees_the_week_after_its_lease(stack):
+    """A claim left by a crashed run (lease over, no request sent) does not block the next run."""
+    crashed_at = datetime.now(UTC) - timedelta(minutes=10)
+    _send_log(stack).claim(WEEK, token="crashed", now=crashed_at, lease_seconds=120, force=False)
+    assert _invoke({"week": "2025-W47"})["status"] == "sent"
+    assert len(_mail_for(stack)) == 1
+
+
+def test_reporter_run_that_died_while_sending_leaves_the_outcome_unknown(stack):
+    """A claim whose request had gone out when its run died counts as unknown: nothing is resent."""
+    crashed_at = datetime.now(UTC) - timedelta(minutes=10)
+    log = _send_log(stack)
+    log.claim(WEEK, token="crashed", now=crashed_at, lease_seconds=120, force=False)
+    log.mark_attempt(WEEK, token="crashed", now=crashed_at)
+    with pytest.raises(InvocationError, match="outcome of sending the 2025-W47 report is unknown"):
+        _invoke({"week": "2025-W47"})
+    assert _mail_for(stack) == []
+
+
+def test_reporter_live_claim_of_another_run_sends_nothing(stack):
+    """While another run holds the week (lease not over), a second run sends nothing and says so."""
+    _send_log(stack).claim(WEEK, token="other", now=datetime.now(UTC), lease_seconds=120, force=False)
+    outcome = _invoke({"week": "2025-W47", "force": True})
+    assert outcome["status"] == "in-progress"
+    assert _mail_for(stack) == []

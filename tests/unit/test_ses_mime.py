@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from cv_analytics.aws.ses import OutgoingEmail
-from cv_analytics.mailbox import CapturedEmail, _from_raw
+import httpx
+import pytest
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+
+from cv_analytics.aws.ses import Mailer, OutgoingEmail, SendOutcomeUnknown
+from cv_analytics.mailbox import CapturedEmail, MailboxUnavailable, _from_raw, fetch_emails, fetch_messages
 
 SUBJECT = "CV Analytics Weekly Report - Week 2025-W47"
 TEXT = "CV Analytics - Week 2025-W47\n\nTotal queries: 12\nPython: 5 (+2)\n"
@@ -133,3 +138,95 @@ def test_from_raw_non_ascii_bodies_survive():
     captured = _captured(_email(text="Python ▲ 2\n", html="<p>Python ▲ 2</p>\n"))
 
     assert (captured.text, captured.html) == ("Python ▲ 2\n", "<p>Python ▲ 2</p>\n")
+
+
+# --- fetch_messages: the two emulators' mailboxes ------------------------------------------
+
+ENDPOINT = "http://emulator.test:4566"
+
+
+def _emulator(routes: dict[str, tuple[int, object]]) -> httpx.Client:
+    """An httpx client whose transport answers ``routes`` (path -> status, JSON) and 404 otherwise."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status, body = routes.get(request.url.path, (404, {"error": "not found"}))
+        return httpx.Response(status, content=json.dumps(body).encode())
+
+    return httpx.Client(transport=httpx.MockTransport(answer))
+
+
+def test_fetch_messages_reads_localstack_raw_messages_without_moto():
+    """On LocalStack the SES endpoint alone is read, and a raw message parses to both bodies."""
+    raw = _email().to_mime().decode()
+    client = _emulator({"/_aws/ses": (200, {"messages": [{"Id": "ls-1", "RawData": raw}]})})
+    [message] = fetch_messages(ENDPOINT, client=client)
+    assert message.headline() == (SUBJECT, ("owner@example.com",))
+    assert message.parse().text == TEXT and message.parse().message_id == "ls-1"
+
+
+def test_fetch_messages_reads_moto_ses_part_in_order():
+    """On moto only the ``ses`` part of data.json is used, raw messages in capture order."""
+    raws = [{"id": f"m-{n}", "raw_data": _email(subject=f"s{n}").to_mime().decode()} for n in range(3)]
+    data = {"sqs": {"Message": [{"body": "x" * 1000}]}, "ses": {"RawMessage": raws}}
+    client = _emulator({"/_aws/ses": (404, {}), "/moto-api/data.json": (200, data)})
+    messages = fetch_messages(ENDPOINT, client=client)
+    assert [m.headline()[0] for m in messages] == ["s0", "s1", "s2"]
+
+
+def test_fetch_messages_without_mailbox_is_unavailable():
+    """An endpoint with neither mailbox raises MailboxUnavailable naming the endpoint."""
+    with pytest.raises(MailboxUnavailable, match=r"emulator\.test"):
+        fetch_messages(ENDPOINT, client=_emulator({}))
+
+
+# --- Mailer: which failures prove nothing was sent ------------------------------------------
+
+
+class _FailingSes:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def send_raw_email(self, **_: object) -> dict[str, str]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClientError({"Error": {"Code": "MessageRejected", "Message": "no"}}, "SendRawEmail"),
+        ConnectTimeoutError(endpoint_url="https://email.example"),
+    ],
+    ids=["ses-error-answer", "never-connected"],
+)
+def test_mailer_definite_failure_is_raised_as_is(error):
+    """An SES error answer or a failed connect proves nothing was sent: raised unchanged."""
+    with pytest.raises(type(error)):
+        Mailer(client=_FailingSes(error)).send(_email())
+
+
+def test_mailer_lost_answer_is_outcome_unknown():
+    """A read timeout after the request went out may hide a sent email: SendOutcomeUnknown."""
+    with pytest.raises(SendOutcomeUnknown, match="ReadTimeoutError"):
+        Mailer(client=_FailingSes(ReadTimeoutError(endpoint_url="https://email.example"))).send(_email())
+
+
+def test_send_once_client_makes_one_attempt_and_keeps_timeouts(monkeypatch):
+    """The reporter's SES client config disables retries but keeps the kit's timeouts."""
+    from cv_analytics.aws.clients import aws_client
+    from cv_analytics.aws.ses import SEND_ONCE
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    config = aws_client("ses", config=SEND_ONCE).meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert (config.connect_timeout, config.read_timeout) == (5, 30)
+
+
+def test_fetch_emails_for_recipient_keeps_only_their_emails():
+    """``recipient=`` returns just the emails addressed to it, fully parsed."""
+    raws = [
+        {"id": "m-1", "raw_data": _email(recipient="a@example.com").to_mime().decode()},
+        {"id": "m-2", "raw_data": _email(recipient="b@example.com").to_mime().decode()},
+    ]
+    client = _emulator({"/moto-api/data.json": (200, {"ses": {"RawMessage": raws}})})
+    [email] = fetch_emails(ENDPOINT, recipient="b@example.com", client=client)
+    assert (email.message_id, email.text) == ("m-2", TEXT)

@@ -1,17 +1,26 @@
-"""Which week to report on, and building and sending that week's report."""
+"""Which week to report on, and building and sending that week's report, once.
+
+Sending follows the week's record in the ``reports`` table (cv_reporter.send_log):
+claim the week, build the report, note that the request is going out, send once, then
+record the MessageId. A clear refusal by SES gives the week back; a lost answer leaves
+it "unknown", which no run resends without ``force``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from cv_analytics.aggregation import summarise_week
 from cv_analytics.aws.dynamodb import AnalyticsStore
-from cv_analytics.aws.ses import Mailer, OutgoingEmail
+from cv_analytics.aws.ses import Mailer, OutgoingEmail, SendOutcomeUnknown
 from cv_analytics.weeks import IsoWeek
 from cv_reporter.rendering import EmailData, render_weekly_report
+from cv_reporter.send_log import SendLog, SendRecord, SendStatus, WeekTaken
 
 
 class InvalidReportRequest(ValueError):
@@ -30,6 +39,14 @@ def week_to_report(event: Mapping[str, Any], *, now: datetime) -> IsoWeek:
     return IsoWeek.last_full_week_before(moment)
 
 
+def force_requested(event: Mapping[str, Any]) -> bool:
+    """``{"week": ..., "force": true}`` sends a week again even if it was sent."""
+    force = event.get("force", False)
+    if not isinstance(force, bool):
+        raise InvalidReportRequest(f"force must be true or false, not {force!r}")
+    return force
+
+
 def _event_time(event: Mapping[str, Any]) -> datetime | None:
     raw = event.get("time")
     if raw is None:
@@ -40,20 +57,52 @@ def _event_time(event: Mapping[str, Any]) -> datetime | None:
         raise InvalidReportRequest(f"event time is not ISO-8601: {raw!r}") from exc
 
 
+class ReportStatus(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already-sent"
+    IN_PROGRESS = "in-progress"  # another run holds the week's claim
+
+
+class ReportOutcomeUnknown(RuntimeError):
+    """SES may or may not have taken the week's email; nothing resends it without force."""
+
+    def __init__(self, week: IsoWeek, *, detail: str) -> None:
+        super().__init__(
+            f"the outcome of sending the {week} report is unknown ({detail}); nothing will resend it "
+            f"automatically: check the recipient's mailbox, and only if it is not there run "
+            f"`cv-analytics report --week {week} --force` (or invoke with "
+            f'{{"week": "{week}", "force": true}})'
+        )
+        self.week = week
+
+
 @dataclass(frozen=True, slots=True)
 class ReportOutcome:
     week: IsoWeek
-    subject: str
-    total_queries: int
+    status: ReportStatus
+    subject: str | None
+    total_queries: int | None
     message_id: str | None
+    sent_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "week": str(self.week),
+            "status": self.status.value,
             "subject": self.subject,
             "totalQueries": self.total_queries,
             "messageId": self.message_id,
+            "sentAt": self.sent_at,
         }
+
+    def describe(self) -> str:
+        if self.status is ReportStatus.SENT:
+            return f"sent '{self.subject}' ({self.total_queries} queries) as {self.message_id}"
+        if self.status is ReportStatus.ALREADY_SENT:
+            return (
+                f"{self.week} already sent on {self.sent_at} as {self.message_id}; use --force to send again"
+            )
+        return f"{self.week} is being sent by another run right now; nothing sent"
 
 
 def build_report(*, records: AnalyticsStore, week: IsoWeek) -> tuple[EmailData, int]:
@@ -67,21 +116,81 @@ def build_report(*, records: AnalyticsStore, week: IsoWeek) -> tuple[EmailData, 
 
 
 class WeeklyReporter:
-    def __init__(self, *, records: AnalyticsStore, mailer: Mailer, sender: str, recipient: str):
+    def __init__(
+        self,
+        *,
+        records: AnalyticsStore,
+        mailer: Mailer,
+        send_log: SendLog,
+        sender: str,
+        recipient: str,
+        lease_seconds: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._records = records
         self._mailer = mailer
+        self._log = send_log
         self._sender = sender
         self._recipient = recipient
+        self._lease_seconds = lease_seconds
+        self._clock = clock
 
-    def send(self, week: IsoWeek) -> ReportOutcome:
-        email, total = build_report(records=self._records, week=week)
-        message_id = self._mailer.send(
-            OutgoingEmail(
-                sender=self._sender,
-                recipient=self._recipient,
-                subject=email.subject,
-                html=email.html,
-                text=email.text,
+    def send(self, week: IsoWeek, *, force: bool = False) -> ReportOutcome:
+        """Mail ``week``'s report unless it was sent (``force`` sends it again)."""
+        token, now = uuid.uuid4().hex, self._clock()
+        try:
+            previous = self._log.claim(
+                week, token=token, now=now, lease_seconds=self._lease_seconds, force=force
             )
+        except WeekTaken:
+            return self._not_sent(week)
+        try:
+            email, total = build_report(records=self._records, week=week)
+        except Exception as exc:
+            self._release(week, token=token, previous=previous, error=exc)
+            raise
+        message_id, sent_at = self._deliver(week, token=token, email=email, previous=previous)
+        return ReportOutcome(week, ReportStatus.SENT, email.subject, total, message_id, sent_at.isoformat())
+
+    def _deliver(
+        self, week: IsoWeek, *, token: str, email: EmailData, previous: SendRecord | None
+    ) -> tuple[str, datetime]:
+        outgoing = OutgoingEmail(
+            sender=self._sender,
+            recipient=self._recipient,
+            subject=email.subject,
+            html=email.html,
+            text=email.text,
         )
-        return ReportOutcome(week, email.subject, total, message_id)
+        self._log.mark_attempt(week, token=token, now=self._clock())
+        try:
+            message_id = self._mailer.send(outgoing)
+        except SendOutcomeUnknown as exc:
+            self._log.mark_unknown(week, token=token, reason=str(exc))
+            raise ReportOutcomeUnknown(week, detail=str(exc)) from exc
+        except Exception as exc:
+            self._release(week, token=token, previous=previous, error=exc)
+            raise
+        sent_at = self._clock()
+        self._log.mark_sent(week, token=token, message_id=message_id, now=sent_at)
+        return message_id, sent_at
+
+    def _release(self, week: IsoWeek, *, token: str, previous: SendRecord | None, error: Exception) -> None:
+        """Nothing went out: the week returns to what it was (free, sent or unknown)."""
+        restore = SendStatus.FAILED
+        if previous is not None and previous.outcome_unknown(now=self._clock()):
+            restore = SendStatus.UNKNOWN
+        elif previous is not None and previous.message_id is not None:
+            restore = SendStatus.SENT
+        reason = f"{type(error).__name__}: {error}"
+        self._log.release(week, token=token, restore=restore, reason=reason)
+
+    def _not_sent(self, week: IsoWeek) -> ReportOutcome:
+        record = self._log.get(week)
+        if record is not None and record.outcome_unknown(now=self._clock()):
+            raise ReportOutcomeUnknown(week, detail=record.last_error or "a run stopped while sending")
+        if record is not None and record.status is SendStatus.SENT:
+            return ReportOutcome(
+                week, ReportStatus.ALREADY_SENT, None, None, record.message_id, record.sent_at
+            )
+        return ReportOutcome(week, ReportStatus.IN_PROGRESS, None, None, None)

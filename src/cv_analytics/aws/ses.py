@@ -6,6 +6,21 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+# A lost answer to SendRawEmail is not a failed send: retrying it mails the report
+# again. The client that sends makes one attempt and leaves the decision to its caller.
+SEND_ONCE = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+# Failures that prove SES did not take the email: it answered with an error, or the
+# request never left because no connection was made.
+_DEFINITE_FAILURES = (ClientError, EndpointConnectionError, ConnectTimeoutError)
+
+
+class SendOutcomeUnknown(RuntimeError):
+    """The request may have reached SES, but no answer came back: the email may be sent."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingEmail:
@@ -33,9 +48,14 @@ class Mailer:
         self._client = client
 
     def send(self, email: OutgoingEmail) -> str:
-        response = self._client.send_raw_email(
-            Source=email.sender,
-            Destinations=[email.recipient],
-            RawMessage={"Data": email.to_mime()},
-        )
+        """The SES MessageId; raises SendOutcomeUnknown when SES may have taken it unanswered."""
+        raw = email.to_mime()
+        try:
+            response = self._client.send_raw_email(
+                Source=email.sender, Destinations=[email.recipient], RawMessage={"Data": raw}
+            )
+        except _DEFINITE_FAILURES:
+            raise
+        except Exception as exc:  # a read timeout, a dropped connection, anything unforeseen
+            raise SendOutcomeUnknown(f"no answer from SES ({type(exc).__name__}: {exc})") from exc
         return response["MessageId"]
