@@ -72,3 +72,31 @@ resource "aws_dynamodb_table" "analytics" {
     kms_key_arn = aws_kms_key.data.arn
   }
 }
+
+# One send record per reported week (see services/reporter/cv_reporter/send_log.py):
+# the reporter's conditional writes on it keep a week to one email.
+resource "aws_dynamodb_table" "reports" {
+  name                        = local.reports_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "week" # "2025-W47"
+  deletion_protection_enabled = var.table_deletion_protection
+
+  attribute {
+    name = "week"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = local.ttl_attribute
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.data.arn
+  }
+}

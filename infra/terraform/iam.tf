@@ -99,8 +99,15 @@ data "aws_iam_policy_document" "reporter" {
   }
 
   statement {
-    sid       = "ReadTableKeyThroughDynamoDb"
-    actions   = ["kms:Decrypt", "kms:DescribeKey"]
+    sid       = "ClaimAndRecordWeeklySends"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.reports.arn]
+  }
+
+  # Encrypt and GenerateDataKey for the writes to the reports table.
+  statement {
+    sid       = "UseTableKeyThroughDynamoDb"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = [aws_kms_key.data.arn]
 
     condition {

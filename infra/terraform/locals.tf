@@ -6,6 +6,7 @@ locals {
   dlq_name                = "${var.name_prefix}-dlq.fifo"
   query_events_table_name = "${var.name_prefix}-query-events"
   analytics_table_name    = "${var.name_prefix}-analytics"
+  reports_table_name      = "${var.name_prefix}-reports"
   week_index_name         = "week-index"
   report_rule_name        = "${var.name_prefix}-weekly-report"
   report_schedule         = "cron(0 7 ? * MON *)" # UTC: EventBridge rules have no time zone

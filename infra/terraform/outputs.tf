@@ -28,6 +28,11 @@ output "analytics_table_name" {
   value       = aws_dynamodb_table.analytics.name
 }
 
+output "reports_table_name" {
+  description = "DynamoDB table of weekly report send records (one per week)."
+  value       = aws_dynamodb_table.reports.name
+}
+
 output "processor_function_name" {
   description = "Name of the processor Lambda function."
   value       = aws_lambda_function.processor.function_name

@@ -167,7 +167,7 @@ variable "queue_age_alarm_seconds" {
 }
 
 variable "table_deletion_protection" {
-  description = "Protect both DynamoDB tables from deletion (turn off before a deliberate terraform destroy)."
+  description = "Protect the DynamoDB tables from deletion (turn off before a deliberate terraform destroy)."
   type        = bool
   default     = true
 }

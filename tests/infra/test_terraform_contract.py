@@ -14,14 +14,14 @@ import pytest
 
 from cv_processor.settings import ProcessorSettings
 from cv_reporter.settings import ReporterSettings
-from tests.infra.conftest import TERRAFORM_DIR, TerraformModule
+from tests.infra.conftest import TERRAFORM_DIR, Ref, TerraformModule
 
 # Set by Terraform for the Lambda runtime libraries, not read by the settings classes.
 RUNTIME_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
 
 ENVIRONMENT = {
     "processor": {"QUERY_EVENTS_TABLE", "ANALYTICS_TABLE", "DLQ_URL", *RUNTIME_VARIABLES},
-    "reporter": {"ANALYTICS_TABLE", "SENDER_EMAIL", "RECIPIENT_EMAIL", *RUNTIME_VARIABLES},
+    "reporter": {"ANALYTICS_TABLE", "REPORTS_TABLE", "SENDER_EMAIL", "RECIPIENT_EMAIL", *RUNTIME_VARIABLES},
 }
 SETTINGS = {"processor": ProcessorSettings, "reporter": ReporterSettings}
 # Values for the variables that have no default, as terraform.tfvars would give them.
@@ -57,7 +57,12 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "logs:CreateLogStream": ["${aws_cloudwatch_log_group.reporter.arn}:*"],
         "logs:PutLogEvents": ["${aws_cloudwatch_log_group.reporter.arn}:*"],
         "dynamodb:Query": ["${aws_dynamodb_table.analytics.arn}/index/week-index"],
+        # The week's send record: a conditional claim, then the outcome.
+        "dynamodb:GetItem": ["${aws_dynamodb_table.reports.arn}"],
+        "dynamodb:UpdateItem": ["${aws_dynamodb_table.reports.arn}"],
         "kms:Decrypt": _TABLE_KEY,
+        "kms:Encrypt": _TABLE_KEY,
+        "kms:GenerateDataKey": _TABLE_KEY,
         "kms:DescribeKey": _TABLE_KEY,
         "ses:SendRawEmail": ["${aws_sesv2_email_identity.sender.arn}"],
         "sqs:SendMessage": ["${aws_sqs_queue.reporter_failures.arn}"],
@@ -142,3 +147,18 @@ def test_terraform_files_are_formatted() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("table", ["query_events", "analytics", "reports"])
+def test_dynamodb_tables_are_protected_encrypted_and_recoverable(
+    terraform: TerraformModule, table: str
+) -> None:
+    """Every table has deletion protection, point-in-time recovery and the stack's KMS key."""
+    address = f"aws_dynamodb_table.{table}"
+    protection = (
+        terraform.attribute(address, "deletion_protection_enabled"),
+        terraform.attribute(address, "point_in_time_recovery.enabled"),
+        terraform.attribute(address, "server_side_encryption.enabled"),
+        terraform.attribute(address, "server_side_encryption.kms_key_arn"),
+    )
+    assert protection == (True, True, True, Ref("aws_kms_key.data.arn"))

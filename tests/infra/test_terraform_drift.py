@@ -28,6 +28,7 @@ TARGET = "aws_cloudwatch_event_target.weekly_report"
 TABLES = {
     "query_events": "aws_dynamodb_table.query_events",
     "analytics": "aws_dynamodb_table.analytics",
+    "reports": "aws_dynamodb_table.reports",
 }
 
 
@@ -197,6 +198,7 @@ def test_terraform_names_follow_name_prefix() -> None:
         "staging-dlq.fifo",
         "staging-query-events",
         "staging-analytics",
+        "staging-reports",
         "staging-weekly-report",
     ]
 

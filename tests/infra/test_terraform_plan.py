@@ -120,6 +120,15 @@ def test_terraform_plan_tables_match_resource_definitions(plan: dict[str, Any]) 
     assert (raw["name"], raw["range_key"]) == (SPEC.tables.query_events.name, "eventKey")
 
 
+def test_terraform_plan_reports_table_matches_resource_definitions(plan: dict[str, Any]) -> None:
+    """The planned send-record table is keyed by week, with TTL, PITR and the stack's key."""
+    reports = _planned(plan, "aws_dynamodb_table.reports")
+    assert (reports["name"], reports["hash_key"]) == (SPEC.tables.reports.name, "week")
+    assert reports["ttl"] == [{"attribute_name": "expiresAt", "enabled": True}]
+    assert reports["point_in_time_recovery"][0]["enabled"] is True
+    assert reports["deletion_protection_enabled"] is True
+
+
 def test_terraform_plan_schedule_matches_resource_definitions(plan: dict[str, Any]) -> None:
     """The planned rule fires on the schedule of resources.toml."""
     rules = [
