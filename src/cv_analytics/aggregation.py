@@ -3,14 +3,22 @@
 Pure domain: the reporter reads the records, this module turns them into figures, and
 rendering turns the figures into an email. Every ranking breaks ties alphabetically so the
 same records always give the same report, whatever order the store returns them in.
+
+The figures are running tallies (``WeekTally``, ``ComparisonTally``), so a reader can feed
+records one at a time and never hold the week: memory grows with the distinct queries,
+sessions, skill lists and latency values, not with the number of records.
+``summarise_week`` feeds the same tallies from lists, so both ways give the same summary.
 """
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import accumulate
 
 from cv_analytics.records import ANONYMOUS_SESSION, AnalyticsRecord, Status
 from cv_analytics.weeks import IsoWeek
@@ -134,22 +142,12 @@ def summarise_week(
     """Summarise ``week`` from its records; ``previous`` are the week before's records."""
     _check_week(records, week=week)
     _check_week(previous, week=week.previous())
-    answered = [record for record in records if record.answered]
-    totals = _totals(records)
-    return WeeklySummary(
-        week=week,
-        period_start=week.start.date(),
-        period_end=week.end.date() - timedelta(days=1),
-        totals=totals,
-        changes=_changes(previous=_totals(previous), current=totals),
-        match_types=_match_types(answered),
-        average_match_score=_average_match_score(answered),
-        latency=_latency(answered),
-        top_queries=_top_queries([r for r in records if r.has_query]),
-        top_skills=_top_skills(records=answered, previous=[r for r in previous if r.answered]),
-        top_unanswered=_top_queries([r for r in records if r.status is Status.AWAITING_RESPONSE]),
-        top_no_match=_top_queries([r for r in answered if r.match_type == "none"]),
-    )
+    current, last = WeekTally(), ComparisonTally()
+    for record in records:
+        current.add_record(record)
+    for record in previous:
+        last.add_record(record)
+    return current.summary(week=week, previous=last)
 
 
 def normalise(text: str) -> str:
@@ -168,16 +166,158 @@ def _check_week(records: Iterable[AnalyticsRecord], *, week: IsoWeek) -> None:
         raise ValueError(f"records for {week} include other weeks: {', '.join(strays)}")
 
 
-def _totals(records: Sequence[AnalyticsRecord]) -> Totals:
-    sessions = {record.session_id for record in records} - {None, ANONYMOUS_SESSION}
-    statuses = Counter(record.status for record in records)
-    return Totals(
-        queries=sum(record.has_query for record in records),
-        unique_sessions=len(sessions),
-        answered=statuses[Status.ANSWERED],
-        unanswered=statuses[Status.AWAITING_RESPONSE],
-        orphan_responses=statuses[Status.AWAITING_QUERY],
+class ComparisonTally:
+    """What last week contributes to a report: its totals and how often each skill was used.
+
+    Texts are counted as stored and normalised once per distinct text in the end, which
+    gives the same counts as normalising every record, for a fraction of the work.
+    """
+
+    __slots__ = ("_answered", "_orphans", "_sessions", "_skill_lists", "_unanswered")
+
+    def __init__(self) -> None:
+        self._answered = 0
+        self._unanswered = 0
+        self._orphans = 0
+        self._sessions: set[str | None] = set()
+        self._skill_lists: Counter[tuple[str, ...]] = Counter()
+
+    def add(self, *, status: Status, session_id: str | None, sources_used: tuple[str, ...] = ()) -> None:
+        """Count one record; ``sources_used`` only matters for answered records."""
+        self._sessions.add(session_id)
+        if status is Status.ANSWERED:
+            self._answered += 1
+            if sources_used:
+                self._skill_lists[sources_used] += 1
+        elif status is Status.AWAITING_RESPONSE:
+            self._unanswered += 1
+        else:
+            self._orphans += 1
+
+    def add_record(self, record: AnalyticsRecord) -> None:
+        self.add(status=record.status, session_id=record.session_id, sources_used=record.sources_used)
+
+    def totals(self) -> Totals:
+        return Totals(
+            queries=self._answered + self._unanswered,
+            unique_sessions=len(self._sessions - {None, ANONYMOUS_SESSION}),
+            answered=self._answered,
+            unanswered=self._unanswered,
+            orphan_responses=self._orphans,
+        )
+
+    def skill_counts(self) -> dict[str, int]:
+        """Answered records per skill, keyed by the skill's normalised form."""
+        return {key: sum(spelled.values()) for key, spelled in _spellings(self._skills()).items()}
+
+    def _skills(self) -> Counter[str]:
+        """Answered records per skill spelling (whitespace collapsed)."""
+        shown: Counter[str] = Counter()
+        for skills, records in self._skill_lists.items():
+            # Each skill once per record: a skill is counted by the answers that used it.
+            for skill in {normalise(skill): _collapse(skill) for skill in skills}.values():
+                shown[skill] += records
+        return shown
+
+
+class WeekTally(ComparisonTally):
+    """Everything the report shows about its own week, counted one record at a time."""
+
+    __slots__ = (
+        "_latencies",
+        "_match_types",
+        "_no_match",
+        "_queries",
+        "_score_count",
+        "_score_sum",
+        "_unanswered_queries",
     )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queries: Counter[str] = Counter()
+        self._unanswered_queries: Counter[str] = Counter()
+        self._no_match: Counter[str] = Counter()
+        self._match_types: Counter[str | None] = Counter()
+        self._score_sum = 0
+        self._score_count = 0
+        # Exact nearest-rank percentiles need every value, but only once per distinct value.
+        self._latencies: Counter[int] = Counter()
+
+    def add(
+        self,
+        *,
+        status: Status,
+        session_id: str | None,
+        sources_used: tuple[str, ...] = (),
+        query: str | None = None,
+        match_type: str | None = None,
+        match_score: int | None = None,
+        latency_ms: int | None = None,
+    ) -> None:
+        """Count one record; the answer's fields only matter for answered records."""
+        # Runs once per record of the week: kept flat rather than calling the parent's add.
+        self._sessions.add(session_id)
+        if status is Status.AWAITING_QUERY:
+            self._orphans += 1
+            return
+        if query:
+            self._queries[query] += 1
+        if status is Status.AWAITING_RESPONSE:
+            self._unanswered += 1
+            if query:
+                self._unanswered_queries[query] += 1
+            return
+        self._answered += 1
+        if sources_used:
+            self._skill_lists[sources_used] += 1
+        self._match_types[match_type] += 1
+        if match_type == "none" and query:
+            self._no_match[query] += 1
+        if match_score is not None:
+            self._score_sum += match_score
+            self._score_count += 1
+        if latency_ms is not None:
+            self._latencies[latency_ms] += 1
+
+    def add_record(self, record: AnalyticsRecord) -> None:
+        self.add(
+            status=record.status,
+            session_id=record.session_id,
+            sources_used=record.sources_used,
+            query=record.query,
+            match_type=record.match_type,
+            match_score=record.match_score,
+            latency_ms=record.latency_ms,
+        )
+
+    def summary(self, *, week: IsoWeek, previous: ComparisonTally) -> WeeklySummary:
+        """The week's summary, compared with ``previous`` (the week before's tally)."""
+        totals = self.totals()
+        return WeeklySummary(
+            week=week,
+            period_start=week.start.date(),
+            period_end=week.end.date() - timedelta(days=1),
+            totals=totals,
+            changes=_changes(previous=previous.totals(), current=totals),
+            match_types=MatchTypes(
+                full=self._match_types["full"],
+                partial=self._match_types["partial"],
+                none=self._match_types["none"],
+            ),
+            average_match_score=self._score_sum / self._score_count if self._score_count else None,
+            latency=_latency(self._latencies),
+            top_queries=_rank(self._queries),
+            top_skills=self._top_skills(previous.skill_counts()),
+            top_unanswered=_rank(self._unanswered_queries),
+            top_no_match=_rank(self._no_match),
+        )
+
+    def _top_skills(self, last_week: Mapping[str, int]) -> tuple[SkillTrend, ...]:
+        return tuple(
+            SkillTrend(skill=ranked.label, count=ranked.count, previous_count=last_week.get(ranked.key, 0))
+            for ranked in _rank(self._skills())
+        )
 
 
 def _changes(*, previous: Totals, current: Totals) -> TotalsChange:
@@ -189,62 +329,39 @@ def _changes(*, previous: Totals, current: Totals) -> TotalsChange:
     )
 
 
-def _match_types(answered: Sequence[AnalyticsRecord]) -> MatchTypes:
-    counts = Counter(record.match_type for record in answered)
-    return MatchTypes(full=counts["full"], partial=counts["partial"], none=counts["none"])
+def _latency(counts: Mapping[int, int]) -> Latency:
+    return Latency(p50=_nearest_rank(counts, pct=50), p95=_nearest_rank(counts, pct=95))
 
 
-def _average_match_score(answered: Sequence[AnalyticsRecord]) -> float | None:
-    scores = [record.match_score for record in answered if record.match_score is not None]
-    return sum(scores) / len(scores) if scores else None
-
-
-def _latency(answered: Sequence[AnalyticsRecord]) -> Latency:
-    values = sorted(record.latency_ms for record in answered if record.latency_ms is not None)
-    return Latency(p50=_nearest_rank(values, pct=50), p95=_nearest_rank(values, pct=95))
-
-
-def _nearest_rank(ordered: Sequence[int], *, pct: int) -> int | None:
+def _nearest_rank(counts: Mapping[int, int], *, pct: int) -> int | None:
     """The smallest value with at least ``pct`` percent of the data at or below it."""
-    if not ordered:
+    values = sorted(counts)
+    at_or_below = list(accumulate(counts[value] for value in values))
+    if not at_or_below:
         return None
-    rank = -(-pct * len(ordered) // 100)  # ceiling in integers, free of float rounding
-    return ordered[max(rank, 1) - 1]
+    rank = -(-pct * at_or_below[-1] // 100)  # ceiling in integers, free of float rounding
+    return values[bisect_left(at_or_below, max(rank, 1))]
 
 
-def _top_queries(records: Iterable[AnalyticsRecord]) -> tuple[RankedText, ...]:
-    return _rank(record.query for record in records if record.query)[:TOP_N]
+def _rank(counts: Mapping[str, int]) -> tuple[RankedText, ...]:
+    """The ``TOP_N`` most frequent texts under their normalised form, ties alphabetical."""
+    spellings = _spellings(counts)
+    totals = {key: sum(spelled.values()) for key, spelled in spellings.items()}
+    # Keys are unique, so this is the head of the full ordering, without sorting it all.
+    best = heapq.nsmallest(TOP_N, totals, key=lambda key: (-totals[key], key))
+    return tuple(RankedText(key=key, label=_most_common(spellings[key]), count=totals[key]) for key in best)
 
 
-def _top_skills(
-    *, records: Sequence[AnalyticsRecord], previous: Sequence[AnalyticsRecord]
-) -> tuple[SkillTrend, ...]:
-    last_week = {ranked.key: ranked.count for ranked in _rank(_skills(previous))}
-    return tuple(
-        SkillTrend(skill=ranked.label, count=ranked.count, previous_count=last_week.get(ranked.key, 0))
-        for ranked in _rank(_skills(records))[:TOP_N]
-    )
-
-
-def _skills(records: Iterable[AnalyticsRecord]) -> Iterable[str]:
-    """Each skill once per record: a skill is counted by the answers that used it."""
-    for record in records:
-        yield from {normalise(skill): _collapse(skill) for skill in record.sources_used}.values()
-
-
-def _rank(texts: Iterable[str]) -> tuple[RankedText, ...]:
-    """Count texts under their normalised form, most frequent first, ties alphabetical."""
-    spellings: dict[str, Counter[str]] = {}
-    for text in texts:
+def _spellings(counts: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """Counts grouped by normalised form, then by spelling (whitespace collapsed)."""
+    spellings: dict[str, dict[str, int]] = {}
+    for text, count in counts.items():
         shown = _collapse(text)
         if shown:
-            spellings.setdefault(normalise(shown), Counter())[shown] += 1
-    ranked = [
-        RankedText(key=key, label=_most_common(counts), count=counts.total())
-        for key, counts in spellings.items()
-    ]
-    return tuple(sorted(ranked, key=lambda item: (-item.count, item.key)))
+            spelled = spellings.setdefault(normalise(shown), {})
+            spelled[shown] = spelled.get(shown, 0) + count
+    return spellings
 
 
-def _most_common(spellings: Counter[str]) -> str:
+def _most_common(spellings: Mapping[str, int]) -> str:
     return min(spellings, key=lambda spelling: (-spellings[spelling], spelling))

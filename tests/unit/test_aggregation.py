@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cv_analytics.aggregation import (
+    TOP_N,
     Change,
+    ComparisonTally,
     Latency,
     MatchTypes,
     RankedText,
     SkillTrend,
     Totals,
     WeeklySummary,
+    WeekTally,
     normalise,
     summarise_week,
 )
@@ -308,3 +314,55 @@ def test_summarise_week_rejects_previous_records_not_of_previous_week() -> None:
     """Comparison records must come from the week before."""
     with pytest.raises(ValueError, match="2025-W47"):
         _summary([], previous=[_answered()])
+
+
+_texts = st.sampled_from(
+    ["Python?", "python? ", "  PYTHON?", "Go", "go", "Rust", "", "   ", "Straße", "STRASSE"]
+)
+_records = st.builds(
+    lambda status, week, **fields: make_record(status=status, week=week, **fields),
+    status=st.sampled_from(Status),
+    week=st.sampled_from([WEEK, PREVIOUS_WEEK]),
+    query=st.none() | _texts,
+    session_id=st.none() | st.sampled_from([ANONYMOUS_SESSION, "s1", "s2", "s3"]),
+    match_type=st.none() | st.sampled_from(["full", "partial", "none"]),
+    match_score=st.none() | st.integers(0, 100),
+    latency_ms=st.none() | st.integers(0, 5_000),
+    sources_used=st.lists(_texts, max_size=4).map(tuple),
+)
+
+
+@given(records=st.lists(_records, max_size=60), data=st.data())
+def test_week_tally_streamed_in_any_order_equals_summarise_week(records, data) -> None:
+    """Tallies fed one record at a time, in any order, give summarise_week's summary."""
+    current = [record for record in records if record.week == str(WEEK)]
+    previous = [record for record in records if record.week == str(PREVIOUS_WEEK)]
+    tally, last = WeekTally(), ComparisonTally()
+    for record in data.draw(st.permutations(current)):
+        tally.add_record(record)
+    for record in data.draw(st.permutations(previous)):
+        last.add_record(record)
+
+    assert tally.summary(week=WEEK, previous=last) == _summary(current, previous)
+
+
+@given(latencies=st.lists(st.integers(0, 50), min_size=1, max_size=300))
+def test_summarise_week_latency_percentiles_are_exact_nearest_rank(latencies: list[int]) -> None:
+    """p50/p95 are the values at ranks ceil(p% of n) of the sorted latencies, duplicates included."""
+    ordered = sorted(latencies)
+    expected = Latency(
+        p50=ordered[max(-(-50 * len(ordered) // 100), 1) - 1],
+        p95=ordered[max(-(-95 * len(ordered) // 100), 1) - 1],
+    )
+
+    assert _summary([_answered(latency_ms=latency) for latency in latencies]).latency == expected
+
+
+@given(queries=st.lists(st.text(alphabet="abAB \t", max_size=4), max_size=80))
+def test_summarise_week_top_queries_are_head_of_full_ranking(queries: list[str]) -> None:
+    """The top queries are the first TOP_N of all normalised queries by count, ties alphabetical."""
+    counts = Counter(normalise(query) for query in queries if normalise(query))
+    expected = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP_N]
+    top = _summary([_answered(query) for query in queries]).top_queries
+
+    assert [(ranked.key, ranked.count) for ranked in top] == expected
