@@ -66,7 +66,9 @@ def queue_depth(stack, url: str) -> int:
 
 
 def record_item(stack, request_id: str) -> dict[str, Any] | None:
+    """The stored record with its status and latency, which are derived when read."""
     from cv_analytics.aws.dynamodb import from_item
+    from cv_analytics.records import with_read_fields
 
     item = (
         stack.client("dynamodb")
@@ -75,7 +77,7 @@ def record_item(stack, request_id: str) -> dict[str, Any] | None:
         )
         .get("Item")
     )
-    return from_item(item) if item else None
+    return with_read_fields(from_item(item)) if item else None
 
 
 def raw_items(stack, request_id: str) -> list[dict[str, Any]]:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
+from cv_analytics.aws.dynamodb import AnalyticsStore, from_item, to_attribute
+from cv_analytics.events import parse_event
+from cv_analytics.records import record_update, with_read_fields
 from cv_analytics.resources import load_resources
+from cv_analytics.runner.invokers import LocalLambdaContext
+from cv_analytics.weeks import IsoWeek
 from tests.functional.support import (
     drain,
     processor_source,
@@ -19,6 +29,7 @@ from tests.functional.support import (
     response_event,
     send_raw,
 )
+from tests.helpers import load_event
 
 QUERY_AT = 1_763_980_000_000  # 2025-11-24 (a Monday) 10:26:40 UTC, ISO week 2025-W48
 
@@ -309,3 +320,185 @@ def test_processor_redaction_off_keeps_text(stack, monkeypatch):
     drain(processor_source(stack), expected=1)
     assert record_item(stack, rid)["query"] == _PII_QUERY
     assert raw_items(stack, rid)[0]["body"] == body
+
+
+# --- one write per event: every order, redelivery, concurrent writers, calls counted ----------
+
+_ORDERS = sorted(set(itertools.permutations(["query", "query", "response", "response"])))
+
+
+def _pair(rid: str, *, response_delay: int = 500) -> dict[str, Any]:
+    """A query and its response as parsed events."""
+    return {
+        "query": parse_event(query_event(rid, timestamp=QUERY_AT)),
+        "response": parse_event(response_event(rid, timestamp=QUERY_AT + response_delay)),
+    }
+
+
+def _store(stack) -> AnalyticsStore:
+    return AnalyticsStore(client=stack.client("dynamodb"), table_name=stack.names.analytics_table)
+
+
+def _stored(stack, rid: str) -> dict[str, Any]:
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.names.analytics_table, Key={"requestId": {"S": rid}}, ConsistentRead=True
+    )["Item"]
+    return from_item(item)
+
+
+def test_analytics_store_write_matches_in_memory_update_in_every_order(stack):
+    """DynamoDB stores, after each write of each order, exactly what RecordUpdate.applied_to says."""
+    store = _store(stack)
+    for order in _ORDERS:
+        rid = str(uuid.uuid4())
+        events, expected = _pair(rid), {}
+        for kind in order:
+            update = record_update(events[kind], ttl_days=90)
+            store.write(update)
+            expected = update.applied_to(expected)
+            assert _stored(stack, rid) == expected, order
+
+
+def test_analytics_store_write_removes_status_stored_by_earlier_versions(stack):
+    """A record holding the status and latency an earlier version stored loses them on its next write."""
+    rid = str(uuid.uuid4())
+    events = _pair(rid)
+    legacy = record_update(events["query"], ttl_days=90).applied_to({}) | {"status": "awaiting_response"}
+    stack.client("dynamodb").put_item(
+        TableName=stack.names.analytics_table, Item={k: to_attribute(v) for k, v in legacy.items()}
+    )
+    _store(stack).write(record_update(events["response"], ttl_days=90))
+    stored = _stored(stack, rid)
+    assert "status" not in stored and "latencyMs" not in stored
+    assert with_read_fields(stored)["status"] == "answered"
+
+
+def test_analytics_store_late_query_moves_record_in_week_index(stack):
+    """A response-only record found under its own week moves to the query's week when the query lands."""
+    rid, sunday = str(uuid.uuid4()), QUERY_AT - 36 * 3_600_000  # Sunday 2025-11-23, in 2025-W47
+    store = _store(stack)
+    store.write(record_update(parse_event(response_event(rid, timestamp=QUERY_AT)), ttl_days=90))
+    assert [r.request_id for r in store.records_for_week(IsoWeek(2025, 48))] == [rid]
+    store.write(record_update(parse_event(query_event(rid, timestamp=sunday)), ttl_days=90))
+    [record] = store.records_for_week(IsoWeek(2025, 47))
+    assert (record.request_id, record.status, record.timestamp) == (rid, "answered", sunday)
+    assert record.latency_ms == QUERY_AT - sunday
+    assert store.records_for_week(IsoWeek(2025, 48)) == []
+
+
+@pytest.fixture
+def atomic_record_writes(monkeypatch):
+    """Record writes take effect one at a time, in whatever order the threads reach them.
+
+    DynamoDB applies the UpdateItems on one item atomically; moto does not (two that both
+    find no item each create one, and the later replaces the earlier). Serialising the
+    store's writes gives DynamoDB's guarantee, so the race left is the one the kit must
+    survive: which write lands first.
+    """
+    lock, write = threading.Lock(), AnalyticsStore.write
+
+    def atomic(self, update):
+        with lock:
+            return write(self, update)
+
+    monkeypatch.setattr(AnalyticsStore, "write", atomic)
+
+
+def test_processor_concurrent_query_and_response_always_converge(stack, atomic_record_writes):
+    """A query and its response processed at the same moment from two threads give the right record."""
+    import cv_processor.handler as handler
+    from cv_processor.processing import IncomingMessage
+
+    processor = handler.message_processor()
+    for attempt in range(30):
+        rid, start = str(uuid.uuid4()), threading.Barrier(2)
+        events = {
+            "query": query_event(rid, timestamp=QUERY_AT),
+            "response": response_event(rid, timestamp=QUERY_AT + 500),
+        }
+
+        def deliver(event: dict[str, Any], start=start) -> str:
+            start.wait(timeout=10)
+            return processor.process(
+                IncomingMessage(message_id=uuid.uuid4().hex, body=json.dumps(event), group_id="g")
+            )
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = list(pool.map(deliver, events.values()))
+        parsed = _pair(rid)
+        expected = record_update(parsed["response"], ttl_days=90).applied_to(
+            record_update(parsed["query"], ttl_days=90).applied_to({})
+        )
+        assert outcomes == ["recorded", "recorded"]
+        assert record_item(stack, rid) == with_read_fields(expected), f"attempt {attempt}"
+
+
+def test_processor_makes_two_dynamodb_calls_per_event(stack, monkeypatch):
+    """Each event costs one PutItem (raw) and one UpdateItem (record), in any order, redelivered too."""
+    import cv_analytics.aws.clients as clients
+
+    calls: Counter[str] = Counter()
+    build = clients.aws_client
+
+    def counting_client(service: str, **options: Any) -> Any:
+        client = build(service, **options)
+        if service == "dynamodb":
+            client.meta.events.register(
+                "before-call.dynamodb.*", lambda model, **_: calls.update([model.name])
+            )
+        return client
+
+    monkeypatch.setattr(clients, "aws_client", counting_client)
+    rids = [str(uuid.uuid4()) for _ in range(4)]
+    events = [query_event(rid, timestamp=QUERY_AT) for rid in rids[:2]] + [
+        response_event(rid, timestamp=QUERY_AT + 300) for rid in rids
+    ]
+    events += [query_event(rid, timestamp=QUERY_AT) for rid in rids[2:]] + events[:2]  # late, redelivered
+    for event in events:
+        send_raw(stack, event)
+    drain(processor_source(stack), expected=len(events))
+    assert calls == Counter(PutItem=len(events), UpdateItem=len(events))
+    assert sum(calls.values()) / len(events) <= 2
+    assert all(record_item(stack, rid)["status"] == "answered" for rid in rids)
+
+
+def _sqs_event(messages: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """An SQS event as Lambda delivers it, from (messageId, body, MessageGroupId) triples."""
+    [template, _] = load_event("sqs_batch_query_response")["Records"]
+    records = [
+        template
+        | {"messageId": message_id, "body": body}
+        | {
+            "attributes": template["attributes"]
+            | {"MessageGroupId": group, "MessageDeduplicationId": message_id}
+        }
+        for message_id, body, group in messages
+    ]
+    return {"Records": records}
+
+
+def test_processor_handler_concurrent_invocations_report_their_own_failures(stack, monkeypatch):
+    """lambda_handler called from four threads at once records every message, fails each batch's own."""
+    import cv_processor.handler as handler
+
+    flaky = _FlakyFor(handler.message_processor(), failing_request_id="fail-")
+    monkeypatch.setattr(handler, "message_processor", lambda: flaky)
+    batches = []
+    for batch in range(8):
+        healthy, bad = [str(uuid.uuid4()) for _ in range(9)], f"fail-{uuid.uuid4()}"
+        messages = [
+            (f"m-{rid}", json.dumps(query_event(rid, timestamp=QUERY_AT)), f"ok-{batch}") for rid in healthy
+        ]
+        messages.append((f"m-{bad}", json.dumps(query_event(bad, timestamp=QUERY_AT)), f"bad-{batch}"))
+        batches.append((healthy, bad, _sqs_event(messages)))
+
+    def invoke(batch: tuple[list[str], str, dict[str, Any]]) -> dict[str, Any]:
+        return handler.lambda_handler(
+            batch[2], LocalLambdaContext(function_name="processor", timeout_seconds=30)
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(invoke, batches))
+    for (healthy, bad, _), result in zip(batches, results, strict=True):
+        assert result == {"batchItemFailures": [{"itemIdentifier": f"m-{bad}"}]}
+        assert all(record_item(stack, rid)["status"] == "awaiting_response" for rid in healthy)

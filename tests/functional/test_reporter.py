@@ -16,6 +16,7 @@ from cv_analytics.aws.dynamodb import AnalyticsStore
 from cv_analytics.aws.ses import Mailer, OutgoingEmail, SendOutcomeUnknown
 from cv_analytics.events import parse_event
 from cv_analytics.mailbox import fetch_emails
+from cv_analytics.records import record_update
 from cv_analytics.runner.invokers import InProcessInvoker, InvocationError
 from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.main import main as cli
@@ -40,10 +41,12 @@ def _seed(stack, week: IsoWeek, *, answered: int, unanswered: int, no_match: int
     store = _store(stack)
     for n in range(answered + unanswered):
         rid, asked = str(uuid.uuid4()), _ms(week, hours=10 + n)
-        store.record(parse_event(query_event(rid, timestamp=asked, session=f"s-{n % 3}")))
+        query = parse_event(query_event(rid, timestamp=asked, session=f"s-{n % 3}"))
+        store.write(record_update(query, ttl_days=90))
         if n < answered:
             kind = "none" if n < no_match else "full"
-            store.record(parse_event(response_event(rid, timestamp=asked + 1000 * (n + 1), match_type=kind)))
+            response = parse_event(response_event(rid, timestamp=asked + 1000 * (n + 1), match_type=kind))
+            store.write(record_update(response, ttl_days=90))
 
 
 def _invoke(payload):

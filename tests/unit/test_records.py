@@ -1,14 +1,18 @@
 """Correlating a query and its response into one record, in any order, any number of times.
 
-The DynamoDB merge is simulated in memory the way ``AnalyticsStore`` does it: the event's
-half is SET (None values skipped), then the derived fields are SET, or REMOVEd when None.
+Each event's write (``record_update``) is applied in memory with ``RecordUpdate.applied_to``,
+which does what the store's UpdateItem does (tests/functional/test_processor.py checks that
+DynamoDB agrees). Status and latency are read-side: ``with_read_fields`` shows them.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cv_analytics.aws.dynamodb import (
     MAX_HALF_BYTES,
@@ -30,15 +34,19 @@ from cv_analytics.events import (
     parse_event,
 )
 from cv_analytics.records import (
-    DERIVED_ATTRIBUTES,
+    DATING_ATTRIBUTES,
     QUERY_ATTRIBUTES,
+    READ_ONLY_ATTRIBUTES,
     RESPONSE_ATTRIBUTES,
     AnalyticsRecord,
+    RecordUpdate,
     Status,
+    UndatableEvent,
     derive,
-    half_of,
     query_half,
+    record_update,
     response_half,
+    with_read_fields,
 )
 from tests.helpers import load_event
 
@@ -60,21 +68,21 @@ def _response(**changes: Any) -> ResponseEvent:
 
 
 def _apply(item: dict[str, Any], event: QueryEvent | ResponseEvent) -> dict[str, Any]:
-    item.setdefault("requestId", event.requestId)
-    item.update({k: v for k, v in half_of(event).items() if v is not None})
-    for name, value in derive(item, ttl_days=TTL_DAYS).items():
-        if value is None:
-            item.pop(name, None)
-        else:
-            item[name] = value
-    return item
+    """``item`` after ``event``'s write, as stored."""
+    return record_update(event, ttl_days=TTL_DAYS).applied_to(item)
 
 
 def _merge(*events: QueryEvent | ResponseEvent) -> dict[str, Any]:
+    """The stored record after ``events`` are written in this order."""
     item: dict[str, Any] = {}
     for event in events:
-        _apply(item, event)
+        item = _apply(item, event)
     return item
+
+
+def _read(*events: QueryEvent | ResponseEvent) -> dict[str, Any]:
+    """The record after ``events``, as a reader sees it (status and latency derived)."""
+    return with_read_fields(_merge(*events))
 
 
 # --- each half alone --------------------------------------------------------------------------
@@ -82,7 +90,7 @@ def _merge(*events: QueryEvent | ResponseEvent) -> dict[str, Any]:
 
 def test_merge_query_only_awaits_response():
     """A query alone gives an awaiting_response record anchored on the query time."""
-    item = _merge(_query())
+    item = _read(_query())
 
     assert item["status"] == Status.AWAITING_RESPONSE.value == "awaiting_response"
     assert (item["week"], item["timestamp"]) == ("2025-W47", 1763560992345)
@@ -92,7 +100,7 @@ def test_merge_query_only_awaits_response():
 
 def test_merge_response_only_awaits_query():
     """A response alone gives an awaiting_query record, its week taken from the response time."""
-    item = _merge(_response(timestamp=MONDAY_FIRST_MOMENT_MS))
+    item = _read(_response(timestamp=MONDAY_FIRST_MOMENT_MS))
 
     assert item["status"] == "awaiting_query"
     assert (item["week"], item["timestamp"]) == ("2025-W48", MONDAY_FIRST_MOMENT_MS)
@@ -101,7 +109,7 @@ def test_merge_response_only_awaits_query():
 
 
 def test_merge_query_only_skips_absent_optional_fields():
-    """Optional fields the worker did not send are not written as None."""
+    """Optional fields the worker did not send are not written as None; nor are status or latency."""
     event = parse_event(load_event("query_event_minimal"))
 
     item = _merge(event)
@@ -112,7 +120,6 @@ def test_merge_query_only_skips_absent_optional_fields():
         "queryTimestamp": 1698765432000,
         "week": "2023-W44",
         "timestamp": 1698765432000,
-        "status": "awaiting_response",
         "expiresAt": 1698765432 + TTL_DAYS * 86_400,
     }
 
@@ -122,7 +129,7 @@ def test_merge_query_only_skips_absent_optional_fields():
 
 def test_merge_query_then_response_answered():
     """Query then response gives an answered record with every field of both halves."""
-    item = _merge(_query(), _response())
+    item = _read(_query(), _response())
 
     assert item == {
         "requestId": "5b1f4c2e-9a7d-4e3b-8c61-2f0d9e7a4b35",
@@ -153,9 +160,39 @@ def test_merge_order_does_not_matter():
     assert _merge(_response(), _query()) == _merge(_query(), _response())
 
 
+@pytest.mark.parametrize(
+    "order",
+    sorted(set(itertools.permutations(["query", "query", "response", "response"]))),
+    ids="-".join,
+)
+def test_merge_every_arrival_order_with_redelivery_converges(order):
+    """Each event twice, in every order, stores exactly the record one query then one response does."""
+    events = {"query": _query(), "response": _response()}
+
+    assert _merge(*(events[kind] for kind in order)) == _merge(_query(), _response())
+
+
+def test_merge_stores_no_status_or_latency():
+    """Status and latency are derived when read, never stored."""
+    item = _merge(_query(), _response())
+
+    assert not set(READ_ONLY_ATTRIBUTES) & set(item)
+
+
+@pytest.mark.parametrize("kind", ["query", "response"])
+def test_merge_removes_status_stored_by_earlier_versions(kind):
+    """A record that still holds a stored status and latency loses them on its next write."""
+    legacy = _merge(_query()) | {"status": "awaiting_response", "latencyMs": 5}
+    event = _query() if kind == "query" else _response()
+
+    item = _apply(legacy, event)
+
+    assert not set(READ_ONLY_ATTRIBUTES) & set(item)
+
+
 def test_merge_latency_is_response_minus_query():
     """latencyMs is the response timestamp minus the query timestamp."""
-    item = _merge(_response(timestamp=1698765432100), _query(timestamp=1698765432000))
+    item = _read(_response(timestamp=1698765432100), _query(timestamp=1698765432000))
 
     assert item["latencyMs"] == 100
 
@@ -167,7 +204,7 @@ def test_merge_week_from_query_when_response_crosses_week(order):
     response = _response(timestamp=MONDAY_FIRST_MOMENT_MS)
     events = (query, response) if order == "query-first" else (response, query)
 
-    item = _merge(*events)
+    item = _read(*events)
 
     assert (item["week"], item["timestamp"], item["latencyMs"]) == (
         "2025-W47",
@@ -181,9 +218,21 @@ def test_merge_late_query_moves_record_to_query_week():
     item = _merge(_response(timestamp=MONDAY_FIRST_MOMENT_MS))
     assert item["week"] == "2025-W48"
 
-    _apply(item, _query(timestamp=SUNDAY_LAST_MOMENT_MS))
+    item = with_read_fields(_apply(item, _query(timestamp=SUNDAY_LAST_MOMENT_MS)))
 
-    assert (item["week"], item["status"]) == ("2025-W47", "answered")
+    assert (item["week"], item["timestamp"], item["status"]) == (
+        "2025-W47",
+        SUNDAY_LAST_MOMENT_MS,
+        "answered",
+    )
+
+
+def test_merge_late_query_moves_expiry_to_query_time():
+    """The query re-dates the expiry too: it counts from the query, as if it had come first."""
+    query = _query(timestamp=SUNDAY_LAST_MOMENT_MS)
+    item = _merge(_response(timestamp=MONDAY_FIRST_MOMENT_MS), query)
+
+    assert item["expiresAt"] == SUNDAY_LAST_MOMENT_MS // 1000 + TTL_DAYS * 86_400
 
 
 # --- redelivery -------------------------------------------------------------------------------
@@ -253,6 +302,66 @@ def test_derive_expires_at_from_response_without_query():
     )
 
 
+@given(
+    arrivals=st.permutations(["q1", "q2", "r1", "r2"]),
+    query_session=st.sampled_from([None, "", "from-query"]),
+    response_session=st.sampled_from([None, "", "from-response"]),
+    response_delay=st.integers(-86_400_000, 8 * 86_400_000),
+)
+def test_merge_any_order_matches_derive(arrivals, query_session, response_delay, response_session):
+    """Whatever the order, sessions and delay, the stored record holds what derive says of its halves."""
+    query = _query(sessionId=query_session, timestamp=SUNDAY_LAST_MOMENT_MS)
+    response = _response(sessionId=response_session, timestamp=SUNDAY_LAST_MOMENT_MS + response_delay)
+    events = {"q1": query, "q2": query, "r1": response, "r2": response}
+
+    item = with_read_fields(_merge(*(events[name] for name in arrivals)))
+
+    expected = {k: v for k, v in derive(item, ttl_days=TTL_DAYS).items() if v is not None}
+    assert {k: item[k] for k in item if k in expected or k in DATING_ATTRIBUTES} == expected
+
+
+def test_record_update_query_sets_dating_outright():
+    """A query writes its half and the dating fields unconditionally."""
+    update = record_update(_query(), ttl_days=TTL_DAYS)
+
+    assert set(update.set) == set(QUERY_ATTRIBUTES) | set(DATING_ATTRIBUTES)
+    assert update.set_if_absent == {}
+
+
+def test_record_update_response_sets_dating_only_where_absent():
+    """A response writes its half outright and the dating fields only where the record has none."""
+    update = record_update(_response(), ttl_days=TTL_DAYS)
+
+    assert set(update.set) == set(RESPONSE_ATTRIBUTES)
+    assert set(update.set_if_absent) == set(DATING_ATTRIBUTES)
+
+
+def test_record_update_removes_read_only_attributes():
+    """Every update removes the status and latency that earlier versions stored."""
+    assert record_update(_query(), ttl_days=TTL_DAYS).remove == READ_ONLY_ATTRIBUTES
+
+
+def test_record_update_naming_an_attribute_twice_rejected():
+    """An update may not both set and remove (or twice set) one attribute: DynamoDB refuses that."""
+    with pytest.raises(ValueError, match="written twice"):
+        RecordUpdate(request_id="r", set={"week": "2025-W47"}, set_if_absent={"week": "2025-W48"})
+
+
+def test_record_update_undatable_timestamp_rejected():
+    """A timestamp that gives no ISO week raises UndatableEvent, before anything is written."""
+    event = _query().model_copy(update={"timestamp": 10**20})
+
+    with pytest.raises(UndatableEvent, match="week cannot be derived"):
+        record_update(event, ttl_days=TTL_DAYS)
+
+
+def test_with_read_fields_ignores_stale_stored_status():
+    """A stored status from an earlier version is replaced by the one the halves give."""
+    stale = _merge(_query(), _response()) | {"status": "awaiting_response"}
+
+    assert with_read_fields(stale)["status"] == "answered"
+
+
 def test_derive_without_either_half_rejected():
     """A record with neither timestamp cannot be derived."""
     with pytest.raises(ValueError, match="a record needs a query or a response"):
@@ -273,8 +382,13 @@ def test_response_half_owns_exactly_response_attributes():
 
 
 def test_attribute_ownership_disjoint():
-    """No attribute is written by two owners, so no write can clobber another's."""
-    owners = [set(QUERY_ATTRIBUTES), set(RESPONSE_ATTRIBUTES), set(DERIVED_ATTRIBUTES)]
+    """No half writes another's attributes, and nothing read-only is among them."""
+    owners = [
+        set(QUERY_ATTRIBUTES),
+        set(RESPONSE_ATTRIBUTES),
+        set(DATING_ATTRIBUTES),
+        set(READ_ONLY_ATTRIBUTES),
+    ]
 
     assert sum(len(owner) for owner in owners) == len(set().union(*owners))
 
@@ -283,7 +397,7 @@ def test_attribute_ownership_disjoint():
 
 
 def test_analytics_record_from_item_answered():
-    """A merged answered item reads back as the record the reporter expects."""
+    """A merged answered item reads back as the record the reporter expects, status and latency derived."""
     item = _merge(_response(), _query())
 
     assert AnalyticsRecord.from_item(item) == AnalyticsRecord(
@@ -352,10 +466,10 @@ def _largest_response() -> ResponseEvent:
 
 def test_analytics_check_largest_halves_fit():
     """Query and response halves with every field at its limit pass the half-item check."""
-    store = AnalyticsStore(client=None, table_name="unused", ttl_days=TTL_DAYS)
+    store = AnalyticsStore(client=None, table_name="unused")
 
-    assert store.check(_largest_query()) <= MAX_HALF_BYTES
-    assert store.check(_largest_response()) <= MAX_HALF_BYTES
+    assert store.check(record_update(_largest_query(), ttl_days=TTL_DAYS)) <= MAX_HALF_BYTES
+    assert store.check(record_update(_largest_response(), ttl_days=TTL_DAYS)) <= MAX_HALF_BYTES
 
 
 def test_analytics_check_two_largest_halves_fit_one_item():

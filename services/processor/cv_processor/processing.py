@@ -19,11 +19,13 @@ import json
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
-from cv_analytics.aws.dynamodb import AnalyticsStore, RawEventStore, UnstorableItem
-from cv_analytics.aws.sqs import DeadLetter, DeadLetterQueue
+from cv_analytics.aws.dynamodb import UnstorableItem
+from cv_analytics.aws.sqs import DeadLetter
 from cv_analytics.events import InvalidEvent, QueryEvent, ResponseEvent, parse_event
 from cv_analytics.pii import redact
+from cv_analytics.records import RecordUpdate, UndatableEvent, record_update
 
 log = logging.getLogger(__name__)
 
@@ -46,42 +48,69 @@ class IncomingMessage:
     group_id: str
 
 
+class RawEvents(Protocol):
+    """Where every event is kept as received (``aws.dynamodb.RawEventStore``)."""
+
+    def check(self, *, event: QueryEvent | ResponseEvent, body: str) -> int: ...
+    def put(self, *, event: QueryEvent | ResponseEvent, body: str) -> None: ...
+
+
+class Records(Protocol):
+    """Where correlated records are written (``aws.dynamodb.AnalyticsStore``)."""
+
+    def check(self, update: RecordUpdate) -> int: ...
+    def write(self, update: RecordUpdate) -> None: ...
+
+
+class DeadLetters(Protocol):
+    def park(self, letter: DeadLetter) -> None: ...
+
+
 class MessageProcessor:
+    """One message in, two writes out: the raw event, then its record's update.
+
+    What the update holds is ``records.record_update``'s decision; the stores only write.
+    """
+
     def __init__(
         self,
         *,
-        raw_events: RawEventStore,
-        records: AnalyticsStore,
-        dead_letters: DeadLetterQueue,
+        raw_events: RawEvents,
+        records: Records,
+        dead_letters: DeadLetters,
+        record_ttl_days: int,
         redact_pii: bool = True,
     ) -> None:
         self._raw_events = raw_events
         self._records = records
         self._dead_letters = dead_letters
+        self._record_ttl_days = record_ttl_days
         self._redact_pii = redact_pii
 
     def process(self, message: IncomingMessage) -> str:
         """Handle one message; returns what happened ("recorded" or "parked")."""
         try:
-            event, body = self._storable(message)
+            event, body, update = self._storable(message)
         except InvalidEvent as exc:
             return self._park(message, reason=exc.reason, kind=ErrorKind(exc.kind))
-        except UnstorableItem as exc:
+        except (UnstorableItem, UndatableEvent) as exc:
             return self._park(message, reason=str(exc), kind=ErrorKind.UNSTORABLE)
         try:
             self._raw_events.put(event=event, body=body)
-            self._records.record(event)
+            self._records.write(update)
         except UnstorableItem as exc:
             return self._park(message, reason=str(exc), kind=ErrorKind.UNSTORABLE)
         return "recorded"
 
-    def _storable(self, message: IncomingMessage) -> tuple[QueryEvent | ResponseEvent, str]:
-        """The event and the raw body exactly as they will be stored, checked before any write."""
+    def _storable(self, message: IncomingMessage) -> tuple[QueryEvent | ResponseEvent, str, RecordUpdate]:
+        """The event, its raw body and its record update as they will be written, checked
+        before any write."""
         event = parse_event(message.body)
         event, body = _redacted(event, message.body) if self._redact_pii else (event, message.body)
+        update = record_update(event, ttl_days=self._record_ttl_days)
         self._raw_events.check(event=event, body=body)
-        self._records.check(event)
-        return event, body
+        self._records.check(update)
+        return event, body, update
 
     def _park(self, message: IncomingMessage, *, reason: str, kind: ErrorKind) -> str:
         log.warning("parking message %s in the DLQ (%s): %s", message.message_id, kind, reason)

@@ -11,24 +11,18 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from cv_analytics.events import MAX_SESSION_ID_CHARS, QueryEvent, ResponseEvent
-from cv_analytics.records import (
-    DERIVED_ATTRIBUTES,
-    AnalyticsRecord,
-    derive,
-    half_of,
-)
+from cv_analytics.records import AnalyticsRecord, RecordUpdate
 from cv_analytics.resources import WEEK_INDEX
 from cv_analytics.weeks import IsoWeek
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-_MERGE_ATTEMPTS = 8
 _SECONDS_PER_DAY = 86_400
 # DynamoDB's documented item limit (it enforces a little more; moto 405,000 bytes).
 MAX_ITEM_BYTES = 400_000
-# Each analytics half, with the derived attributes, must fit in half an item, so that any two
-# halves fit together. Derived attributes may come from the other half (its sessionId, the
-# latency): that much is kept free.
+# Each event's write to its analytics record (its half, with the dating fields) must fit in
+# half an item, so that any two fit together. The record's sessionId may come from the other
+# half: that much is kept free.
 _OTHER_HALF_DERIVED_BYTES = len("sessionId") + 4 * MAX_SESSION_ID_CHARS + 256
 MAX_HALF_BYTES = MAX_ITEM_BYTES // 2 - _OTHER_HALF_DERIVED_BYTES
 _MAX_NUMBER_BYTES = 21  # 38 significant digits at 2 a byte, plus 1
@@ -137,95 +131,37 @@ class RawEventStore:
         return _storable_item(attributes, limit=MAX_ITEM_BYTES, what="the raw event item")
 
 
-class MergeConflict(RuntimeError):
-    """The record kept changing under us; retrying the message later is safe."""
-
-
 class AnalyticsStore:
-    """The ``analytics`` table: one correlated record per requestId."""
+    """The ``analytics`` table: one correlated record per requestId.
 
-    def __init__(self, *, client: Any, table_name: str, ttl_days: int) -> None:
+    It stores and fetches, nothing more: what an event writes into its record is decided in
+    ``cv_analytics.records`` (``record_update``), and the caller runs that policy.
+    """
+
+    def __init__(self, *, client: Any, table_name: str, ttl_days: int | None = None) -> None:
+        # ttl_days is accepted and ignored: expiry is part of what records.record_update
+        # writes. It stays until the callers that still pass it drop it.
         self._client = client
         self._table = table_name
-        self._ttl_days = ttl_days
 
-    def check(self, event: QueryEvent | ResponseEvent) -> int:
-        """The size of ``event``'s half of its record; UnstorableItem unless it always fits.
+    def check(self, update: RecordUpdate) -> int:
+        """The size of what ``update`` writes; UnstorableItem unless it always fits.
 
-        Each half, with what derives from it, must fit in half an item, so that the
-        merged record fits whatever the other half holds.
+        Each event's write must fit in half an item, so that the merged record fits
+        whatever the other half holds.
         """
-        half = {name: value for name, value in half_of(event).items() if value is not None}
-        try:
-            derived = derive(half, ttl_days=self._ttl_days)
-        except (ValueError, OverflowError) as exc:
-            raise UnstorableItem(f"the record's week or expiry cannot be derived: {exc}") from exc
-        attributes = {"requestId": event.requestId, **half}
-        attributes |= {name: value for name, value in derived.items() if value is not None}
-        item = _storable_item(
-            attributes, limit=MAX_HALF_BYTES, what=f"the {event.eventType} half of the record"
-        )
+        attributes = {"requestId": update.request_id, **update.written()}
+        item = _storable_item(attributes, limit=MAX_HALF_BYTES, what="the event's part of its record")
         return item_size(item)
 
-    def record(self, event: QueryEvent | ResponseEvent) -> dict[str, Any]:
-        """Merge ``event`` into its record and return the record as stored.
-
-        Raises UnstorableItem when DynamoDB refuses a write as invalid.
-        """
+    def write(self, update: RecordUpdate) -> None:
+        """Apply ``update`` in one UpdateItem; UnstorableItem if DynamoDB refuses it as invalid."""
         with _refusal_is_permanent():
-            return self._merge(event)
-
-    def _merge(self, event: QueryEvent | ResponseEvent) -> dict[str, Any]:
-        image = self._write_half(event)
-        for _ in range(_MERGE_ATTEMPTS):
-            derived = derive(image, ttl_days=self._ttl_days)
-            if all(image.get(name) == derived[name] for name in DERIVED_ATTRIBUTES):
-                return image
-            updated = self._write_derived(event.requestId, image=image, derived=derived)
-            image = updated if updated is not None else self._read(event.requestId)
-        raise MergeConflict(f"record {event.requestId} kept changing during the merge")
-
-    def _write_half(self, event: QueryEvent | ResponseEvent) -> dict[str, Any]:
-        set_values = {k: v for k, v in half_of(event).items() if v is not None}
-        response = self._client.update_item(
-            TableName=self._table,
-            Key={"requestId": to_attribute(event.requestId)},
-            **_set_expression(set_values),
-            ReturnValues="ALL_NEW",
-        )
-        return from_item(response["Attributes"])
-
-    def _write_derived(
-        self, request_id: str, *, image: Mapping[str, Any], derived: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
-        """Write derived fields if both halves are still as seen; None if they changed."""
-        removed = [name for name, value in derived.items() if value is None]
-        present = {name: value for name, value in derived.items() if value is not None}
-        expression = _set_expression(present, remove=removed)
-        condition, names, values = _halves_unchanged(image)
-        expression["ExpressionAttributeNames"].update(names)
-        expression["ExpressionAttributeValues"].update(values)
-        try:
-            response = self._client.update_item(
+            self._client.update_item(
                 TableName=self._table,
-                Key={"requestId": to_attribute(request_id)},
-                ConditionExpression=condition,
-                ReturnValues="ALL_NEW",
-                **expression,
+                Key={"requestId": to_attribute(update.request_id)},
+                **_update_expression(update),
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
-        return from_item(response["Attributes"])
-
-    def _read(self, request_id: str) -> dict[str, Any]:
-        response = self._client.get_item(
-            TableName=self._table,
-            Key={"requestId": to_attribute(request_id)},
-            ConsistentRead=True,
-        )
-        return from_item(response["Item"])
 
     def records_for_week(self, week: IsoWeek) -> list[AnalyticsRecord]:
         """All records of ``week``, read through the week index (a Query, never a Scan)."""
@@ -245,30 +181,24 @@ class AnalyticsStore:
                 yield from_item(item)
 
 
-def _set_expression(values: Mapping[str, Any], *, remove: list[str] | None = None) -> dict:
-    names = {f"#{key}": key for key in [*values, *(remove or [])]}
-    clauses = []
-    if values:
-        clauses.append("SET " + ", ".join(f"#{key} = :{key}" for key in values))
-    if remove:
-        clauses.append("REMOVE " + ", ".join(f"#{key}" for key in remove))
+def _update_expression(update: RecordUpdate) -> dict[str, Any]:
+    """``update`` as DynamoDB's UpdateExpression, with every name and value a placeholder."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    assignments = []
+    for number, (name, value) in enumerate(update.set.items()):
+        names[f"#s{number}"], values[f":s{number}"] = name, to_attribute(value)
+        assignments.append(f"#s{number} = :s{number}")
+    for number, (name, value) in enumerate(update.set_if_absent.items()):
+        names[f"#d{number}"], values[f":d{number}"] = name, to_attribute(value)
+        assignments.append(f"#d{number} = if_not_exists(#d{number}, :d{number})")
+    for number, name in enumerate(update.remove):
+        names[f"#r{number}"] = name
+    clauses = [f"SET {', '.join(assignments)}"] if assignments else []
+    if update.remove:
+        clauses.append("REMOVE " + ", ".join(f"#r{number}" for number in range(len(update.remove))))
     return {
         "UpdateExpression": " ".join(clauses),
         "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": {f":{key}": to_attribute(v) for key, v in values.items()},
+        **({"ExpressionAttributeValues": values} if values else {}),
     }
-
-
-def _halves_unchanged(image: Mapping[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """A condition that holds while neither half has appeared or changed since ``image``."""
-    parts: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for attribute in ("queryTimestamp", "responseTimestamp"):
-        names[f"#{attribute}_c"] = attribute
-        if image.get(attribute) is None:
-            parts.append(f"attribute_not_exists(#{attribute}_c)")
-        else:
-            parts.append(f"#{attribute}_c = :{attribute}_c")
-            values[f":{attribute}_c"] = to_attribute(image[attribute])
-    return " AND ".join(parts), names, values
