@@ -233,16 +233,11 @@ def report(week_text: str | None, preview: Path | None, force: bool) -> None:
 
 def _preview(week: IsoWeek, path: Path) -> None:
     from cv_analytics.aws.clients import aws_client
-    from cv_analytics.aws.dynamodb import AnalyticsStore
-    from cv_analytics.resources import load_resources
+    from cv_analytics.aws.week_reader import WeekReader
     from cv_analytics.settings import ResourceNames
     from cv_reporter.reporting import build_report
 
-    store = AnalyticsStore(
-        client=aws_client("dynamodb"),
-        table_name=ResourceNames().analytics_table,
-        ttl_days=load_resources().tables.analytics.ttl_days,
-    )
+    store = WeekReader(client=aws_client("dynamodb"), table_name=ResourceNames().analytics_table)
     email, total = build_report(records=store, week=week)
     path.write_text(email.html, encoding="utf-8")
     click.echo(f"wrote {path} ('{email.subject}', {total} queries)")

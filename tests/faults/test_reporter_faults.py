@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.config import Config
 
+import cv_analytics.aws.ses
 import cv_reporter.handler
 from cv_analytics.aws.clients import aws_client
 from cv_analytics.aws.ses import SEND_ONCE
@@ -38,7 +39,8 @@ def ses_proxy(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
 def reporter(ses_proxy, monkeypatch: pytest.MonkeyPatch) -> InProcessInvoker:
     """The reporter handler, its SES calls through ``ses_proxy`` with a 3 s read timeout."""
     # Only the wait changes (30 s in production); retries stay as shipped.
-    monkeypatch.setattr(cv_reporter.handler, "SEND_ONCE", SEND_ONCE.merge(Config(read_timeout=3)))
+    # The handler imports SEND_ONCE when it wires itself, so patch it at the source.
+    monkeypatch.setattr(cv_analytics.aws.ses, "SEND_ONCE", SEND_ONCE.merge(Config(read_timeout=3)))
     cv_reporter.handler.weekly_reporter.cache_clear()
     return InProcessInvoker(name="reporter", handler=lambda_handler, timeout_seconds=60)
 

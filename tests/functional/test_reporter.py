@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from click.testing import CliRunner
 
+import cv_analytics.aws.clients
 import cv_reporter.handler
 from cv_analytics.aws.clients import aws_client
 from cv_analytics.aws.dynamodb import AnalyticsStore
@@ -117,7 +118,7 @@ def _send_log(stack) -> SendLog:
 
 def _fault_on_ses(monkeypatch, hook) -> None:
     """Every SES client the reporter builds (with its own config) calls ``hook`` before sending."""
-    build = cv_reporter.handler.aws_client
+    build = cv_analytics.aws.clients.aws_client
 
     def hooked(service, **kwargs):
         client = build(service, **kwargs)
@@ -125,13 +126,14 @@ def _fault_on_ses(monkeypatch, hook) -> None:
             client.meta.events.register("before-send.ses.SendRawEmail", hook)
         return client
 
-    monkeypatch.setattr(cv_reporter.handler, "aws_client", hooked)
+    # The handler imports its client factory when it wires itself, so patch it at the source.
+    monkeypatch.setattr(cv_analytics.aws.clients, "aws_client", hooked)
     cv_reporter.handler.weekly_reporter.cache_clear()
 
 
 def _heal_ses(monkeypatch) -> None:
     """SES answers normally again (for runs after a fault)."""
-    monkeypatch.setattr(cv_reporter.handler, "aws_client", aws_client)
+    monkeypatch.setattr(cv_analytics.aws.clients, "aws_client", aws_client)
     cv_reporter.handler.weekly_reporter.cache_clear()
 
 

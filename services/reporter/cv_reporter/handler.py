@@ -10,16 +10,14 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from cv_analytics.aws.clients import aws_client
-from cv_analytics.aws.dynamodb import AnalyticsStore
-from cv_analytics.aws.ses import SEND_ONCE, Mailer
-from cv_reporter.reporting import ReportStatus, WeeklyReporter, force_requested, week_to_report
-from cv_reporter.send_log import SendLog
-from cv_reporter.settings import ReporterSettings
+from cv_reporter.invocation import force_requested, week_to_report
+
+if TYPE_CHECKING:
+    from cv_reporter.reporting import WeeklyReporter
 
 # Powertools' own variable names the service on AWS; the default covers local runs.
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "cv-analytics-reporter"))
@@ -27,16 +25,22 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "cv-analytics-
 
 @cache
 def weekly_reporter() -> WeeklyReporter:
+    # Imported here, not at module level: boto3, pydantic-settings and the rendering stack
+    # load on the first invocation, so the module imports fast for the runtime's init phase.
+    from cv_analytics.aws.clients import aws_client
+    from cv_analytics.aws.ses import SEND_ONCE, Mailer
+    from cv_analytics.aws.week_reader import WeekReader
+    from cv_reporter.reporting import WeeklyReporter
+    from cv_reporter.send_log import SendLog
+    from cv_reporter.settings import ReporterSettings
+
     settings = ReporterSettings()
+    dynamodb = aws_client("dynamodb")
     return WeeklyReporter(
-        records=AnalyticsStore(
-            client=aws_client("dynamodb"),
-            table_name=settings.analytics_table,
-            ttl_days=settings.record_ttl_days,
-        ),
+        records=WeekReader(client=dynamodb, table_name=settings.analytics_table),
         mailer=Mailer(client=aws_client("ses", config=SEND_ONCE)),
         send_log=SendLog(
-            client=aws_client("dynamodb"),
+            client=dynamodb,
             table_name=settings.reports_table,
             ttl_days=settings.reports_ttl_days,
         ),
@@ -50,6 +54,6 @@ def weekly_reporter() -> WeeklyReporter:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     week = week_to_report(event, now=datetime.now(UTC))
     outcome = weekly_reporter().send(week, force=force_requested(event))
-    log = logger.info if outcome.status is ReportStatus.SENT else logger.warning
+    log = logger.info if outcome.status == "sent" else logger.warning
     log(outcome.describe(), extra=outcome.as_dict())
     return outcome.as_dict()

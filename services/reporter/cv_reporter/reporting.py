@@ -9,52 +9,17 @@ it "unknown", which no run resends without ``force``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from cv_analytics.aggregation import summarise_week
-from cv_analytics.aws.dynamodb import AnalyticsStore
+from cv_analytics.aggregation import WeeklySummary
 from cv_analytics.aws.ses import Mailer, OutgoingEmail, SendOutcomeUnknown
 from cv_analytics.weeks import IsoWeek
 from cv_reporter.rendering import EmailData, render_weekly_report
 from cv_reporter.send_log import SendLog, SendRecord, SendStatus, WeekTaken
-
-
-class InvalidReportRequest(ValueError):
-    """The invocation payload does not say which week to report on."""
-
-
-def week_to_report(event: Mapping[str, Any], *, now: datetime) -> IsoWeek:
-    """``{"week": "2025-W47"}`` for a manual run; otherwise the last full week before the
-    scheduled event's time (or before ``now`` when the event carries no time)."""
-    if "week" in event:
-        try:
-            return IsoWeek.parse(str(event["week"]))
-        except ValueError as exc:
-            raise InvalidReportRequest(str(exc)) from exc
-    moment = _event_time(event) or now
-    return IsoWeek.last_full_week_before(moment)
-
-
-def force_requested(event: Mapping[str, Any]) -> bool:
-    """``{"week": ..., "force": true}`` sends a week again even if it was sent."""
-    force = event.get("force", False)
-    if not isinstance(force, bool):
-        raise InvalidReportRequest(f"force must be true or false, not {force!r}")
-    return force
-
-
-def _event_time(event: Mapping[str, Any]) -> datetime | None:
-    raw = event.get("time")
-    if raw is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(raw).replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError as exc:
-        raise InvalidReportRequest(f"event time is not ISO-8601: {raw!r}") from exc
 
 
 class ReportStatus(StrEnum):
@@ -105,13 +70,15 @@ class ReportOutcome:
         return f"{self.week} is being sent by another run right now; nothing sent"
 
 
-def build_report(*, records: AnalyticsStore, week: IsoWeek) -> tuple[EmailData, int]:
+class WeekSummaries(Protocol):
+    """Where the figures come from: cv_analytics.aws.week_reader.WeekReader streams them."""
+
+    def summarise(self, week: IsoWeek) -> WeeklySummary: ...
+
+
+def build_report(*, records: WeekSummaries, week: IsoWeek) -> tuple[EmailData, int]:
     """Render ``week``'s report (compared with the week before); returns it and the query count."""
-    summary = summarise_week(
-        week=week,
-        records=records.records_for_week(week),
-        previous=records.records_for_week(week.previous()),
-    )
+    summary = records.summarise(week)
     return render_weekly_report(summary), summary.total_queries
 
 
@@ -119,7 +86,7 @@ class WeeklyReporter:
     def __init__(
         self,
         *,
-        records: AnalyticsStore,
+        records: WeekSummaries,
         mailer: Mailer,
         send_log: SendLog,
         sender: str,
