@@ -147,8 +147,14 @@ _IMPORT_PROBE = """
 import importlib, json, sys
 task_root, site, module_name, attribute = sys.argv[1:5]
 sys.path[:0] = [task_root, site]
-handler = getattr(importlib.import_module(module_name), attribute)
+module = importlib.import_module(module_name)
+handler = getattr(module, attribute)
 assert callable(handler), f"{module_name}.{attribute} is not callable"
+# The handlers wire their clients on first use; build that wiring too (no AWS call is made),
+# so what loads lazily is checked against the image's files as well.
+for factory in ("message_processor", "weekly_reporter"):
+    if hasattr(module, factory):
+        getattr(module, factory)()
 files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
 print(json.dumps(sorted(f for f in files if f)))
 """

@@ -210,10 +210,12 @@ def _dynamodb(stack: ComposeStack) -> Any:
 
 def _record(stack: ComposeStack, request_id: str, status: str | None = None) -> dict[str, Any] | None:
     from cv_analytics.aws.dynamodb import from_item
+    from cv_analytics.records import with_read_fields
 
     table = stack.env.get("ANALYTICS_TABLE", "cv-analytics-analytics")
     item = _dynamodb(stack).get_item(TableName=table, Key={"requestId": {"S": request_id}}).get("Item")
-    record = from_item(item) if item else None
+    # Status and latency are derived when reading; the stored item holds the halves.
+    record = with_read_fields(from_item(item)) if item else None
     return record if record and (status is None or record["status"] == status) else None
 
 

@@ -30,6 +30,7 @@ def processed_batch(function_url: Callable[[str], str]) -> Any:
 def _record(request_id: str) -> dict[str, Any] | None:
     from cv_analytics.aws.clients import aws_client
     from cv_analytics.aws.dynamodb import from_item
+    from cv_analytics.records import with_read_fields
     from cv_analytics.settings import ResourceNames
 
     item = (
@@ -41,7 +42,8 @@ def _record(request_id: str) -> dict[str, Any] | None:
         )
         .get("Item")
     )
-    return from_item(item) if item else None
+    # Status and latency are derived when reading; the stored item holds the halves.
+    return with_read_fields(from_item(item)) if item else None
 
 
 def _emails_with_subject(endpoint: str, subject: str) -> list[Any]:
