@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,9 @@ def failed_ids(response: Any, records: Sequence[dict[str, Any]]) -> set[str]:
 
 
 class SqsEventSource:
+    """Safe to poll from several threads at once: SQS hands out no message of a FIFO group
+    while another of that group is in flight, so each group is still processed in order."""
+
     def __init__(
         self,
         *,
@@ -97,10 +101,27 @@ class SqsEventSource:
         self._invoker = invoker
         self._batch_size = batch_size
         self._wait = wait_seconds
-        self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        self._region = self._queue_arn.split(":")[3]
+        self._queue_arn: str | None = None
+        self._lock = threading.Lock()
+        self._deleted = 0
+        self._last_received = time.monotonic()
+
+    @property
+    def deleted(self) -> int:
+        """Messages processed and deleted since this source was made."""
+        return self._deleted
+
+    def idle_for(self) -> float:
+        """Seconds since a poll last received anything."""
+        return time.monotonic() - self._last_received
+
+    def queue_arn(self) -> str:
+        # Asked once, at the first batch: not in the constructor, so making a source never
+        # blocks on (or fails with) the endpoint, and a racing second ask is harmless.
+        if self._queue_arn is None:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
+            self._queue_arn = attributes["Attributes"]["QueueArn"]
+        return self._queue_arn
 
     def poll_once(self) -> BatchOutcome:
         messages = self._sqs.receive_message(
@@ -112,7 +133,9 @@ class SqsEventSource:
         ).get("Messages", [])
         if not messages:
             return BatchOutcome(0, 0, 0)
-        records = [sqs_record(m, queue_arn=self._queue_arn, region=self._region) for m in messages]
+        self._last_received = time.monotonic()
+        arn = self.queue_arn()
+        records = [sqs_record(m, queue_arn=arn, region=arn.split(":")[3]) for m in messages]
         failed = self._invoke(records)
         done = [r for r in records if r["messageId"] not in failed]
         self._delete(done)
@@ -135,6 +158,8 @@ class SqsEventSource:
         response = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
         for failure in response.get("Failed", []):
             log.warning("could not delete a processed message (it may be processed again): %s", failure)
+        with self._lock:
+            self._deleted += len(response.get("Successful", []))
 
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop`` is set; a failing endpoint is retried, never fatal."""
