@@ -129,6 +129,10 @@ def _post_all(service: Service, batch: list, headers: dict[str, str]) -> None:
             assert response.status_code == 202, response.text
 
 
+# How long `up`'s runner long-polls (EventSources' default wait).
+_UP_LONG_POLL_SECONDS = 2
+
+
 def _raw_events_stored(stack) -> int:
     dynamodb = direct_client(stack, "dynamodb")
     pages = dynamodb.get_paginator("scan").paginate(TableName=stack.names.query_events_table, Select="COUNT")
@@ -143,6 +147,11 @@ def test_sigkill_of_up_with_200_pending_loses_nothing_and_restarts_at_once(stack
     _post_all(service, events(200), _api_key(tmp_path))
     assert httpx.get(f"{service.api_url}/readyz", timeout=1).json()["pending"] == 200
     service.kill()
+    # The emulator may still hold the killed runner's last long poll, issued before the
+    # black-hole, until its wait runs out; it would hand the first messages to arrive to that
+    # dead consumer, and they would come back only after the 180 s visibility timeout (as on
+    # SQS). Let that poll expire before SQS is reachable again; the restart itself is immediate.
+    time.sleep(_UP_LONG_POLL_SECONDS + 0.5)
     moto_proxy.mode = Mode.PASS
     began = time.monotonic()
     restarted = _up(stack, moto_proxy, tmp_path, port)
