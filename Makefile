@@ -53,8 +53,8 @@ checkov: $(CHECKOV_VENV)/.installed  ## static security checks of infra/terrafor
 compose-config: install  ## validate docker-compose.yml without a Docker daemon
 	$(BIN)/docker-compose -f docker-compose.yml config -q
 
-benchmark: install  ## throughput and latency figures on this machine
-	$(BIN)/python scripts/benchmark_pipeline.py
+benchmark: install  ## every performance figure against its naive baseline (~10 min); writes docs/benchmarks.md
+	$(BIN)/python scripts/benchmark.py $(BENCHMARK_FLAGS)
 
 clean:  ## remove virtualenvs and caches
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache

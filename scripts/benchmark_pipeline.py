@@ -1,195 +1,193 @@
-"""Measure the local pipeline on this machine and print the figures.
+"""The benchmark's servers: each runs in its own process until its stdin closes, and prints
+one JSON line once it is ready (where it listens, the API key). The load comes from
+another process (scripts/benchmark_load.py); scripts/benchmark.py runs both and makes
+the table.
 
-Each figure comes with a naive baseline measured in the same run, on the same embedded
-emulator, under the same conditions:
-
-1. Start-up: `cv-analytics up` from nothing to a ready API (emulator, provisioning, API,
-   runner).
-2. Ingest: what a caller waits per request, and how long until every event is in SQS.
-   The kit's API answers before touching SQS and sends batches of 10 from a background
-   thread; the baseline API sends each event with a synchronous SendMessage before it
-   answers. Both are FastAPI apps served by uvicorn over HTTP.
-3. Processing: events per second drained from a full queue by the runner and the real
-   processor, in batches of 10 (the kit) and one message per invocation (the baseline).
-4. End to end: events per second from the first POST until every event is processed.
-
-Usage: python scripts/benchmark_pipeline.py [--events N]
+  pipeline  The local pipeline as `cv-analytics up` runs it. ``--layout kit`` is today's
+            (moto in its own process, several runner pollers); ``--layout naive`` is the
+            one before it (moto's server in this interpreter, one poller, one send at a time).
+  ingest    An ingest API in front of a fast SQS stand-in behind 300 ms of injected latency.
+            ``--layout kit`` is the kit's API (durable outbox, batched background sends);
+            ``--layout naive`` sends each event with a synchronous SendMessage before it
+            answers, from a thread pool large enough for the rate times the latency.
+  sqs       The SQS stand-in and the fault proxy, started by ``ingest`` in a process of
+            their own.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
-import statistics
-import threading
-import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-import httpx
 import uvicorn
+from botocore.config import Config
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from cv_analytics import demo
 from cv_analytics.aws.clients import aws_client
+from cv_analytics.embedded import EmbeddedAws, wait_until_ready
 from cv_analytics.events import parse_events
-from cv_analytics.runner.sqs_source import SqsEventSource
-from cv_analytics.weeks import IsoWeek
-from cv_analytics_cli.local import LocalPipeline
-from cv_ingest_api.app import create_app
-from cv_ingest_api.settings import IngestSettings
+from cv_analytics.testing.fake_sqs import FakeSqs
+from cv_analytics.testing.fault_proxy import FaultProxy, Mode
+from cv_analytics_cli.local import EMBEDDED_EMAIL_DEFAULTS, LocalPipeline
+
+API_KEY_FOR_INGEST = "benchmark-ingest-key"
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+def _announce(**fields: object) -> None:
+    print(json.dumps(fields), flush=True)
 
 
-def _new_queue() -> str:
-    name = f"benchmark-{uuid.uuid4().hex[:8]}.fifo"
-    attributes = {"FifoQueue": "true", "VisibilityTimeout": "180"}
-    return aws_client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+def _until_stdin_closes() -> None:
+    while sys.stdin.buffer.read(4096):
+        pass
 
 
-def _naive_app(queue_url: str) -> FastAPI:
-    """Baseline ingest: validate, then one synchronous SendMessage per event, then answer."""
+def serve_pipeline(*, layout: str, api_port: int, aws_port: int, pollers: int) -> None:
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    in_process = None
+    if layout == "naive":
+        in_process = _moto_in_this_process(aws_port)
+    with tempfile.TemporaryDirectory() as state:
+        pipeline = LocalPipeline(
+            api_port=api_port,
+            aws_port=aws_port,
+            schedule=False,
+            pollers=1 if layout == "naive" else pollers,
+            state_dir=Path(state),
+        )
+        pipeline.start()
+        try:
+            _announce(api_url=pipeline.api_url, api_key=pipeline.api_key, aws_endpoint=pipeline.aws_endpoint)
+            _until_stdin_closes()
+        finally:
+            pipeline.stop()
+            if in_process is not None:
+                in_process.stop()
+
+
+def _moto_in_this_process(port: int):
+    """The layout before the kit moved moto out: its server on a thread of this interpreter."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # as `up` did: no access log
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    aws = EmbeddedAws(port=port)
+    wait_until_ready(f"{aws.endpoint}/moto-api/", timeout=30)
+    aws.export_environment()
+    for name, value in EMBEDDED_EMAIL_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    os.environ["INGEST_SENDER_CONCURRENCY"] = "1"  # as `up` had to, with moto in process
+    return server
+
+
+def serve_sqs(*, delay: float) -> None:
+    """The SQS stand-in behind the fault proxy, in a process of its own, so neither takes
+    CPU (or the GIL) from the API under test."""
+    fake = FakeSqs()
+    proxy = FaultProxy(upstream=("127.0.0.1", fake.port), delay=delay)
+    proxy.mode = Mode.DELAY
+    _announce(sqs_url=fake.url, proxied_url=proxy.url)
+    _until_stdin_closes()
+    proxy.close()
+    fake.close()
+
+
+def serve_ingest(*, layout: str, api_port: int, delay: float, threads: int) -> None:
+    command = [sys.executable, __file__, "sqs", "--layout", layout, "--api-port", "0", "--delay", str(delay)]
+    sqs = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert sqs.stdout is not None and sqs.stdin is not None
+    endpoints = json.loads(sqs.stdout.readline())
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoints["proxied_url"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+    )
+    queue = f"{endpoints['sqs_url']}/000000000000/benchmark.fifo"
+    with tempfile.TemporaryDirectory() as state:
+        app = _kit_ingest(queue, Path(state)) if layout == "kit" else _naive_ingest(queue, threads)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="warning"))
+
+        async def run() -> None:
+            serving = asyncio.create_task(server.serve())
+            while not server.started:
+                await asyncio.sleep(0.01)
+            _announce(api_url=f"http://127.0.0.1:{api_port}", api_key=API_KEY_FOR_INGEST, **endpoints)
+            await asyncio.to_thread(_until_stdin_closes)
+            server.should_exit = True
+            await serving
+
+        asyncio.run(run())
+    sqs.stdin.close()
+    sqs.wait(30)
+
+
+def _kit_ingest(queue_url: str, state: Path) -> FastAPI:
+    from cv_ingest_api.app import create_app
+    from cv_ingest_api.settings import IngestSettings
+
+    settings = IngestSettings(
+        queue_url=queue_url, outbox_path=state / "outbox.sqlite3", api_keys=API_KEY_FOR_INGEST
+    )
+    return create_app(settings)
+
+
+def _naive_ingest(queue_url: str, threads: int) -> FastAPI:
+    """Validate, one synchronous SendMessage per event, then answer (no outbox, no batching)."""
     app = FastAPI()
-    sqs = aws_client("sqs")
+    # As many connections as threads, or the pool would queue on boto3's default of 10.
+    sqs = aws_client("sqs", config=Config(max_pool_connections=threads))
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="naive-send")
+
+    def send(event_json: str, group: str, dedup: str) -> None:
+        sqs.send_message(
+            QueueUrl=queue_url, MessageBody=event_json, MessageGroupId=group, MessageDeduplicationId=dedup
+        )
 
     @app.post("/v1/events", status_code=202)
     async def ingest(request: Request) -> JSONResponse:
-        payload = await request.json()  # the benchmark posts one event per request
-        [event] = parse_events(payload)
-        await run_in_threadpool(
-            sqs.send_message,
-            QueueUrl=queue_url,
-            MessageBody=json.dumps(payload),
-            MessageGroupId=event.requestId,
-            MessageDeduplicationId=event.deduplication_id,
-        )
-        return JSONResponse({"accepted": 1}, status_code=202)
+        payload = await request.json()
+        loop = asyncio.get_running_loop()
+        sends = [
+            loop.run_in_executor(pool, send, json.dumps(raw), event.requestId, event.deduplication_id)
+            for raw, event in zip(payload, parse_events(payload), strict=True)
+        ]
+        await asyncio.gather(*sends)
+        return JSONResponse({"accepted": len(sends)}, status_code=202)
 
     return app
 
 
-class _Served:
-    """An ASGI app on a loopback port, in a thread, for the length of a with-block."""
-
-    def __init__(self, app: FastAPI, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def __enter__(self) -> _Served:
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(30)
-
-
-def _queue_count(queue_url: str) -> int:
-    attributes = aws_client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"])
-
-
-def _ingest_run(app: FastAPI, port: int, queue_url: str, events: list[dict]) -> tuple[list[float], float]:
-    """Per-request waits, and seconds from the first POST until all events are in SQS."""
-    waits = []
-    with _Served(app, port) as served, httpx.Client(timeout=30) as client:
-        began = time.perf_counter()
-        for event in events:
-            sent = time.perf_counter()
-            client.post(f"{served.url}/v1/events", json=event).raise_for_status()
-            waits.append(time.perf_counter() - sent)
-        while _queue_count(queue_url) < len(events):
-            time.sleep(0.05)
-        return waits, time.perf_counter() - began
-
-
-def _drain_rate(queue_url: str, *, batch_size: int, invoker, expected: int) -> float:
-    source = SqsEventSource(
-        sqs=aws_client("sqs"), queue_url=queue_url, invoker=invoker, batch_size=batch_size, wait_seconds=1
-    )
-    began, done = time.perf_counter(), 0
-    while done < expected:
-        done += source.poll_once().succeeded
-    return expected / (time.perf_counter() - began)
-
-
-def _line(label: str, kit: str, naive: str, ratio: float, better: str) -> None:
-    print(f"{label:28} kit {kit:>22}   naive {naive:>22}   {ratio:5.1f}x {better}")
-
-
-def _report_ingest(kit: tuple[list[float], float], naive: tuple[list[float], float], count: int) -> None:
-    (kit_waits, kit_total), (naive_waits, naive_total) = kit, naive
-    kit_p50, naive_p50 = statistics.median(kit_waits) * 1000, statistics.median(naive_waits) * 1000
-    kit_p95, naive_p95 = _percentile(kit_waits, 0.95) * 1000, _percentile(naive_waits, 0.95) * 1000
-    _line(
-        "ingest wait per request p50",
-        f"{kit_p50:.1f} ms",
-        f"{naive_p50:.1f} ms",
-        naive_p50 / kit_p50,
-        "shorter",
-    )
-    _line(
-        "ingest wait per request p95",
-        f"{kit_p95:.1f} ms",
-        f"{naive_p95:.1f} ms",
-        naive_p95 / kit_p95,
-        "shorter",
-    )
-    kit_rate, naive_rate = count / kit_total, count / naive_total
-    _line("ingest: all events in SQS", f"{kit_rate:.0f} events/s", f"{naive_rate:.0f} events/s",
-          kit_rate / naive_rate, "faster")  # fmt: skip
-
-
-def _measure(pipeline: LocalPipeline, events: list[dict], ports: Callable[[], int]) -> None:
-    kit_queue, naive_queue = _new_queue(), _new_queue()
-    kit_app = create_app(IngestSettings(queue_url=kit_queue))
-    kit = _ingest_run(kit_app, ports(), kit_queue, events)
-    naive = _ingest_run(_naive_app(naive_queue), ports(), naive_queue, events)
-    _report_ingest(kit, naive, len(events))
-
-    batched = _drain_rate(kit_queue, batch_size=10, invoker=pipeline.processor, expected=len(events))
-    single = _drain_rate(naive_queue, batch_size=1, invoker=pipeline.processor, expected=len(events))
-    _line("processing a full queue", f"{batched:.1f} events/s", f"{single:.1f} events/s",
-          batched / single, "faster (batch 10 vs 1)")  # fmt: skip
-
-    began = time.perf_counter()
-    demo.send(events, api_url=pipeline.api_url)
-    pipeline.wait_until_drained(timeout=900)
-    elapsed = time.perf_counter() - began
-    print(f"{'end to end (API → report-ready)':28} {len(events) / elapsed:.1f} events/s ({elapsed:.1f} s)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100, help="queries to send (plus their responses)")
+    parser.add_argument("server", choices=["pipeline", "ingest", "sqs"])
+    parser.add_argument("--layout", choices=["kit", "naive"], required=True)
+    parser.add_argument("--api-port", type=int, required=True)
     parser.add_argument("--aws-port", type=int, default=4599)
-    parser.add_argument("--api-port", type=int, default=8099)
+    parser.add_argument("--pollers", type=int, default=4)
+    parser.add_argument("--delay", type=float, default=0.3, help="ingest: injected SQS latency, s")
+    parser.add_argument("--threads", type=int, default=128, help="ingest, naive: send threads")
     args = parser.parse_args()
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-
-    pipeline = LocalPipeline(api_port=args.api_port, aws_port=args.aws_port, schedule=False)
-    pipeline.start()
-    next_port = iter(range(args.api_port + 1, args.api_port + 10))
-    try:
-        week = IsoWeek.last_full_week_before(datetime.now(UTC))
-        events = demo.generate_week(week=week, queries=args.events, seed=11).events
-        print(f"{len(events)} events; up → ready in {pipeline.started_in:.2f} s")
-        _measure(pipeline, events, lambda: next(next_port))
-    finally:
-        pipeline.stop()
+    if args.server == "pipeline":
+        serve_pipeline(
+            layout=args.layout, api_port=args.api_port, aws_port=args.aws_port, pollers=args.pollers
+        )
+    elif args.server == "sqs":
+        serve_sqs(delay=args.delay)
+    else:
+        serve_ingest(layout=args.layout, api_port=args.api_port, delay=args.delay, threads=args.threads)
 
 
 if __name__ == "__main__":
