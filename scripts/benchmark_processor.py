@@ -2,7 +2,7 @@
 handler import times. Prints one table.
 
 Merge strategies, measured in the same run on the same embedded emulator (moto's server in
-this process), each on tables of its own, alternating, median of ``--rounds``:
+its child process), each on tables of its own, alternating, median of ``--rounds``:
 
 - kit: ``MessageProcessor`` as deployed: PutItem (raw event) + one UpdateItem per event
   (``records.record_update``: no read, no condition).
@@ -13,7 +13,7 @@ this process), each on tables of its own, alternating, median of ``--rounds``:
 Each runs in three modes: one thread in arrival order; four threads (queries on two,
 responses on the other two, the same requestIds at the same time: concurrent writers); and
 one thread with ``--call-latency-ms`` added to every DynamoDB call, a stand-in for the
-network round trip a real table costs (moto answers from this process, and its UpdateItem
+network round trip a real table costs (moto answers on loopback, and its UpdateItem
 costs several times its PutItem in CPU, which a real table does not). Afterwards every
 record must equal what merging its events one after another gives, or the script stops.
 

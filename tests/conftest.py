@@ -1,6 +1,6 @@
 """Shared fixtures: the AWS backend every functional test talks to, over real HTTP.
 
-``CV_ANALYTICS_TEST_BACKEND`` selects it: ``moto`` (default; moto's server in this
+``CV_ANALYTICS_TEST_BACKEND`` selects it: ``moto`` (default; moto's server in a child
 process) or ``localstack`` (a LocalStack container via testcontainers; the image comes
 from ``LOCALSTACK_IMAGE``). The test bodies are the same for both.
 """
