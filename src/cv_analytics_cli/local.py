@@ -30,9 +30,10 @@ DEFAULT_STATE_DIR = ".cv-analytics"
 # take after the ingest sender has had its time (measured: 0.5-1.2 s on a busy 2-core machine).
 _STOP_RESERVE_SECONDS = 1.0
 
-# Runner threads polling the queue at once (Lambda scales its pollers the same way); FIFO
-# order per message group holds whatever the number.
-RUNNER_POLLERS = 4
+# Runner threads polling the queue at once. EventSources can run several (FIFO order per
+# group holds, tested), but against moto they bought 4% (one emulator core is the limit) and
+# moto's backend is not safe for concurrent writers, so the local pipeline polls with one.
+RUNNER_POLLERS = 1
 
 # A runner idle this long with fewer events processed than sent: ask the queue itself.
 _IDLE_CONFIRM_SECONDS = 2.0
