@@ -294,7 +294,7 @@ def _summarise(variant: str, client: Any) -> Any:
         from cv_analytics.aggregation import summarise_week
         from cv_analytics.aws.dynamodb import AnalyticsStore
 
-        store = AnalyticsStore(client=client, table_name=TABLE, ttl_days=90)
+        store = AnalyticsStore(client=client, table_name=TABLE)
         return summarise_week(
             week=WEEK, records=store.records_for_week(WEEK), previous=store.records_for_week(WEEK.previous())
         )

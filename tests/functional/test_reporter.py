@@ -35,7 +35,7 @@ def _ms(week: IsoWeek, *, hours: float) -> int:
 
 
 def _store(stack) -> AnalyticsStore:
-    return AnalyticsStore(client=aws_client("dynamodb"), table_name=stack.names.analytics_table, ttl_days=90)
+    return AnalyticsStore(client=aws_client("dynamodb"), table_name=stack.names.analytics_table)
 
 
 def _seed(stack, week: IsoWeek, *, answered: int, unanswered: int, no_match: int = 0) -> None:

@@ -22,7 +22,7 @@ def _ms(week: IsoWeek, *, hours: float) -> int:
 
 
 def _store(stack) -> AnalyticsStore:
-    return AnalyticsStore(client=aws_client("dynamodb"), table_name=stack.names.analytics_table, ttl_days=90)
+    return AnalyticsStore(client=aws_client("dynamodb"), table_name=stack.names.analytics_table)
 
 
 def _reader(stack) -> WeekReader:

@@ -138,9 +138,7 @@ class AnalyticsStore:
     ``cv_analytics.records`` (``record_update``), and the caller runs that policy.
     """
 
-    def __init__(self, *, client: Any, table_name: str, ttl_days: int | None = None) -> None:
-        # ttl_days is accepted and ignored: expiry is part of what records.record_update
-        # writes. It stays until the callers that still pass it drop it.
+    def __init__(self, *, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
