@@ -37,9 +37,10 @@ test-functional: install  ## handlers and API against the embedded AWS endpoint
 test-containers: install  ## tests/containers + tests/integration on the configured Docker (DOCKER_HOST)
 	$(BIN)/python -m pytest tests/containers tests/integration -rs
 
-lint: install  ## ruff: lint and formatting
+lint: install  ## ruff (lint, formatting) and mypy strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)

@@ -124,10 +124,9 @@ def stack(aws_endpoint: str, stack_spec: ResourceSpec, monkeypatch: pytest.Monke
 
 
 def _forget_cached_wiring() -> None:
-    """Handlers build their clients once per process, as on Lambda; tests change the env."""
+    """Handlers wire themselves once per process, as on Lambda; tests change the env."""
     import cv_processor.handler
     import cv_reporter.handler
 
-    for factory in (cv_processor.handler.message_processor, cv_reporter.handler.weekly_reporter):
-        # A test may have swapped the factory for a stand-in that has no cache.
-        getattr(factory, "cache_clear", lambda: None)()
+    cv_processor.handler.use(None)
+    cv_reporter.handler.use(None)

@@ -107,7 +107,9 @@ def _response(
     }
 
 
-def chunks(events: list[dict[str, Any]], size: int = MAX_EVENTS_PER_REQUEST) -> Iterator[list]:
+def chunks(
+    events: list[dict[str, Any]], size: int = MAX_EVENTS_PER_REQUEST
+) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(events), size):
         yield events[start : start + size]
 

@@ -65,12 +65,14 @@ def lighten_queue_statistics() -> None:
     for name in _STATISTICS:
         setattr(models.Queue, name, property(_unless_unread(getattr(models.Queue, name).fget)))
     backend = models.SQSBackend
-    backend.send_message = _counts_unread(backend.send_message)
-    backend.is_message_valid_based_on_retention_period = _counts_unread(
+    # Patching moto's internals is the point here; mypy sees moto's own types, which forbid it.
+    backend.send_message = _counts_unread(backend.send_message)  # type: ignore[method-assign]
+    backend.is_message_valid_based_on_retention_period = _counts_unread(  # type: ignore[method-assign]
         backend.is_message_valid_based_on_retention_period
     )
-    models.unix_time = _fast_clock(models.unix_time, scale=1)
-    models.unix_time_millis = _fast_clock(models.unix_time_millis, scale=1000)
+    # moto.sqs.models imports these from moto.core.utils and calls them by that name.
+    models.unix_time = _fast_clock(models.unix_time, scale=1)  # type: ignore[attr-defined]
+    models.unix_time_millis = _fast_clock(models.unix_time_millis, scale=1000)  # type: ignore[attr-defined]
 
 
 def _unless_unread(count: Callable[[Any], int]) -> Callable[[Any], int | None]:

@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 # --- Limits -----------------------------------------------------------------------------------
 # Every accepted event must be storable for good: forwarded as one SQS message (256 KiB),
@@ -175,7 +175,7 @@ class InvalidEvent(ValueError):
     """
 
     def __init__(
-        self, reason: str, errors: list[dict[str, Any]] | None = None, *, kind: str = "invalid-event"
+        self, reason: str, errors: list[ErrorDetails] | None = None, *, kind: str = "invalid-event"
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -233,7 +233,7 @@ def _decode(raw: str | bytes) -> Any:
 
 def _unreadable(error_type: str, message: str) -> InvalidEvent:
     return InvalidEvent(
-        f"invalid event: <root>: {message}", [{"type": error_type, "loc": (), "msg": message}]
+        f"invalid event: <root>: {message}", [{"type": error_type, "loc": (), "msg": message, "input": None}]
     )
 
 

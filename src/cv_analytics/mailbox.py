@@ -100,7 +100,8 @@ def _moto_ses(http: httpx.Client, url: str) -> dict[str, Any]:
     with http.stream("GET", url) as response:
         response.raise_for_status()
         body = b"".join(response.iter_bytes())
-    return json.loads(body).get("ses", {})
+    ses: dict[str, Any] = json.loads(body).get("ses", {})
+    return ses
 
 
 def _from_localstack(item: dict[str, Any]) -> CapturedEmail:

@@ -9,13 +9,27 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from cv_analytics.aws.clients import aws_client
-from cv_analytics.resources import QueueSpec, ResourceSpec, TableSpec, load_resources
+from cv_analytics.resources import IndexSpec, QueueSpec, ResourceSpec, TableSpec, load_resources
 from cv_analytics.settings import ResourceNames
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        GlobalSecondaryIndexTypeDef,
+        KeySchemaElementTypeDef,
+        TableDescriptionTypeDef,
+    )
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+
+    QueueAttributes = dict[QueueAttributeNameType, str]
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +56,17 @@ def provision(
     names: ResourceNames | None = None,
     spec: ResourceSpec | None = None,
     sender_email: str | None = None,
-    clients: dict[str, Any] | None = None,
+    sqs: SQSClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    events: EventBridgeClient | None = None,
+    ses: SESClient | None = None,
 ) -> ProvisionedResources:
+    """Every resource of ``spec`` under ``names``; clients not passed are built here."""
     names = names or ResourceNames()
     spec = spec or load_resources()
-    clients = clients or {}
-    sqs = clients.get("sqs") or aws_client("sqs")
-    dynamodb = clients.get("dynamodb") or aws_client("dynamodb")
-    events = clients.get("events") or aws_client("events")
+    sqs = sqs or aws_client("sqs")
+    dynamodb = dynamodb or aws_client("dynamodb")
+    events = events or aws_client("events")
     dlq_url, dlq_arn = _ensure_queue(sqs, name=names.dlq_name, spec=spec.dead_letter_queue)
     queue_url, queue_arn = _ensure_queue(
         sqs, name=names.queue_name, spec=spec.queue, extra=_main_queue_attributes(spec, dlq_arn)
@@ -61,7 +78,7 @@ def provision(
     rule_arn = _ensure_schedule(events, name=names.report_rule_name, expression=spec.schedule.expression)
     identity = None
     if sender_email:
-        ses = clients.get("ses") or aws_client("ses")
+        ses = ses or aws_client("ses")
         ses.verify_email_identity(EmailAddress=sender_email)
         identity = sender_email
     return ProvisionedResources(
@@ -77,7 +94,7 @@ def provision(
     )
 
 
-def _main_queue_attributes(spec: ResourceSpec, dlq_arn: str) -> dict[str, str]:
+def _main_queue_attributes(spec: ResourceSpec, dlq_arn: str) -> QueueAttributes:
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.dead_letter_queue.max_receive_count}
     return {
         "VisibilityTimeout": str(spec.processor.visibility_timeout_seconds),
@@ -86,9 +103,9 @@ def _main_queue_attributes(spec: ResourceSpec, dlq_arn: str) -> dict[str, str]:
 
 
 def _ensure_queue(
-    sqs: Any, *, name: str, spec: QueueSpec, extra: dict[str, str] | None = None
+    sqs: SQSClient, *, name: str, spec: QueueSpec, extra: QueueAttributes | None = None
 ) -> tuple[str, str]:
-    attributes = {
+    attributes: QueueAttributes = {
         "ContentBasedDeduplication": str(spec.content_based_deduplication).lower(),
         "MessageRetentionPeriod": str(spec.message_retention_seconds),
         "ReceiveMessageWaitTimeSeconds": str(spec.receive_wait_time_seconds),
@@ -108,12 +125,12 @@ def _ensure_queue(
     return url, arn["QueueArn"]
 
 
-def _allow_redrive_from(sqs: Any, *, dlq_url: str, source_arn: str) -> None:
+def _allow_redrive_from(sqs: SQSClient, *, dlq_url: str, source_arn: str) -> None:
     policy = {"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]}
     sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"RedriveAllowPolicy": json.dumps(policy)})
 
 
-def _ensure_table(dynamodb: Any, *, name: str, spec: TableSpec) -> None:
+def _ensure_table(dynamodb: DynamoDBClient, *, name: str, spec: TableSpec) -> None:
     try:
         existing = dynamodb.describe_table(TableName=name)["Table"]
     except ClientError as exc:
@@ -129,6 +146,7 @@ def _ensure_table(dynamodb: Any, *, name: str, spec: TableSpec) -> None:
 
 
 def table_definition(spec: TableSpec) -> dict[str, Any]:
+    """CreateTable's arguments for ``spec`` (all but TableName)."""
     attributes = {spec.partition_key.name: spec.partition_key.type}
     if spec.sort_key:
         attributes[spec.sort_key.name] = spec.sort_key.type
@@ -138,7 +156,7 @@ def table_definition(spec: TableSpec) -> dict[str, Any]:
             attributes[gsi.sort_key.name] = gsi.sort_key.type
     definition: dict[str, Any] = {
         "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": _key_schema(spec.partition_key.name, spec.sort_key and spec.sort_key.name),
+        "KeySchema": _key_schema(spec.partition_key.name, spec.sort_key.name if spec.sort_key else None),
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
     }
     if spec.global_secondary_indexes:
@@ -148,31 +166,33 @@ def table_definition(spec: TableSpec) -> dict[str, Any]:
     return definition
 
 
-def _key_schema(partition: str, sort: str | None) -> list[dict[str, str]]:
-    schema = [{"AttributeName": partition, "KeyType": "HASH"}]
+def _key_schema(partition: str, sort: str | None) -> list[KeySchemaElementTypeDef]:
+    schema: list[KeySchemaElementTypeDef] = [{"AttributeName": partition, "KeyType": "HASH"}]
     if sort:
         schema.append({"AttributeName": sort, "KeyType": "RANGE"})
     return schema
 
 
-def _index_definition(gsi: Any) -> dict[str, Any]:
+def _index_definition(gsi: IndexSpec) -> GlobalSecondaryIndexTypeDef:
     return {
         "IndexName": gsi.name,
-        "KeySchema": _key_schema(gsi.partition_key.name, gsi.sort_key and gsi.sort_key.name),
+        "KeySchema": _key_schema(gsi.partition_key.name, gsi.sort_key.name if gsi.sort_key else None),
         "Projection": {"ProjectionType": "ALL"},
     }
 
 
-def _check_keys(existing: dict[str, Any], spec: TableSpec) -> None:
-    wanted = _key_schema(spec.partition_key.name, spec.sort_key and spec.sort_key.name)
-    if existing["KeySchema"] != wanted:
+def _check_keys(existing: TableDescriptionTypeDef, spec: TableSpec) -> None:
+    wanted = _key_schema(spec.partition_key.name, spec.sort_key.name if spec.sort_key else None)
+    if existing.get("KeySchema") != wanted:
         raise ProvisioningError(
-            f"table {existing['TableName']} has keys {existing['KeySchema']}, expected {wanted}; "
+            f"table {existing.get('TableName')} has keys {existing.get('KeySchema')}, expected {wanted}; "
             "keys cannot change in place: delete the table or use another name"
         )
 
 
-def _add_missing_indexes(dynamodb: Any, existing: dict[str, Any], spec: TableSpec) -> None:
+def _add_missing_indexes(
+    dynamodb: DynamoDBClient, existing: TableDescriptionTypeDef, spec: TableSpec
+) -> None:
     present = {gsi["IndexName"] for gsi in existing.get("GlobalSecondaryIndexes", [])}
     definition = table_definition(spec)
     for gsi in spec.global_secondary_indexes:
@@ -186,7 +206,7 @@ def _add_missing_indexes(dynamodb: Any, existing: dict[str, Any], spec: TableSpe
         log.info("added index %s to %s", gsi.name, existing["TableName"])
 
 
-def _enable_ttl(dynamodb: Any, *, name: str, attribute: str) -> None:
+def _enable_ttl(dynamodb: DynamoDBClient, *, name: str, attribute: str) -> None:
     current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
         return
@@ -195,7 +215,7 @@ def _enable_ttl(dynamodb: Any, *, name: str, attribute: str) -> None:
     )
 
 
-def _ensure_schedule(events: Any, *, name: str, expression: str) -> str:
+def _ensure_schedule(events: EventBridgeClient, *, name: str, expression: str) -> str:
     response = events.put_rule(
         Name=name,
         ScheduleExpression=expression,

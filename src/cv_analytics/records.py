@@ -90,7 +90,7 @@ def response_half(event: ResponseEvent) -> dict[str, Any]:
 
 
 def half_of(event: QueryEvent | ResponseEvent) -> dict[str, Any]:
-    return query_half(event) if event.eventType == "query" else response_half(event)  # type: ignore[arg-type]
+    return query_half(event) if event.eventType == "query" else response_half(event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +146,15 @@ def _dating(timestamp: int, *, session_id: str | None, ttl_days: int) -> dict[st
     return (dating | {"sessionId": session_id}) if session_id else dating
 
 
+def expires_at(epoch_seconds: int, *, ttl_days: int) -> int:
+    """The DynamoDB TTL attribute of an item dated ``epoch_seconds``: ``ttl_days`` whole days later.
+
+    Every table's ``expiresAt`` is computed here (raw events, records, the reports table)."""
+    return epoch_seconds + ttl_days * _SECONDS_PER_DAY
+
+
 def _expires_at(anchor_ms: int, ttl_days: int) -> int:
-    return anchor_ms // 1000 + ttl_days * _SECONDS_PER_DAY
+    return expires_at(anchor_ms // 1000, ttl_days=ttl_days)
 
 
 def derive(item: Mapping[str, Any], *, ttl_days: int) -> dict[str, Any]:

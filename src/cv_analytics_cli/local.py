@@ -8,10 +8,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import uvicorn
+from fastapi import FastAPI
 
 from cv_analytics.aws.clients import aws_client
 from cv_analytics.embedded import EmbeddedAws, ensure_port_free, wait_until_ready
@@ -19,6 +21,9 @@ from cv_analytics.provisioning import ProvisionedResources, provision
 from cv_analytics.runner.invokers import Invoker
 from cv_analytics.runner.service import EventSources
 from cv_analytics_cli.functions import in_process_invokers
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,8 @@ class LocalPipeline:
     started_in: float = 0.0
     _sources: EventSources | None = None
     _server: uvicorn.Server | None = None
-    _app: Any = None
+    _app: FastAPI | None = None
+    _sqs: SQSClient | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
     @property
@@ -87,15 +93,38 @@ class LocalPipeline:
             # The ingest sender keeps its default concurrency: with moto in its own process and
             # its queue counting lightened, 1, 4 or 10 batches in flight drain 1,000 events end
             # to end alike (17-19 s here).
-        self.resources = provision(sender_email=os.environ.get("SENDER_EMAIL"))
-        self.processor, self.reporter = in_process_invokers()
-        self._sources = EventSources(
-            processor=self.processor, reporter=self.reporter, schedule=self.schedule, pollers=self.pollers
-        )
-        self._sources.start()
+        self._wire()
         prepare_ingest_environment(self.state_dir)
         self._start_api()
         self.started_in = time.monotonic() - began
+
+    def _wire(self) -> None:
+        """The local pipeline's composition root: one client per service, shared by
+        provisioning, the runner and the functions; then the runner starts."""
+        sqs = self._sqs = aws_client("sqs")
+        dynamodb = aws_client("dynamodb")
+        self.resources = provision(
+            sender_email=os.environ.get("SENDER_EMAIL"),
+            sqs=sqs,
+            dynamodb=dynamodb,
+            events=aws_client("events"),
+        )
+        from cv_processor.processing import MessageProcessor
+        from cv_reporter.reporting import WeeklyReporter
+
+        # Wired on first use: the reporter's email settings are only needed once it runs.
+        self.processor, self.reporter = in_process_invokers(
+            processor=cache(lambda: MessageProcessor.from_settings(dynamodb=dynamodb, sqs=sqs)),
+            reporter=cache(lambda: WeeklyReporter.from_settings(dynamodb=dynamodb)),
+        )
+        self._sources = EventSources.from_settings(
+            processor=self.processor,
+            reporter=self.reporter,
+            schedule=self.schedule,
+            pollers=self.pollers,
+            sqs=sqs,
+        )
+        self._sources.start()
 
     @property
     def outbox_path(self) -> str:
@@ -103,7 +132,9 @@ class LocalPipeline:
 
     @property
     def api_key(self) -> str:
-        return self._app.state.settings.known_keys()[0]
+        assert self._app is not None, "the API has not started"
+        key: str = self._app.state.settings.known_keys()[0]
+        return key
 
     def _shutdown_timeout(self) -> float:
         settings = getattr(self._app.state, "settings", None) if self._app is not None else None
@@ -141,6 +172,7 @@ class LocalPipeline:
             time.sleep(0.05)
 
     def _looks_drained(self) -> bool:
+        assert self._app is not None and self._sources is not None, "the pipeline has not started"
         sender, source = self._app.state.sender, self._sources.sqs_source
         if sender.outbox.pending:
             return False
@@ -149,7 +181,8 @@ class LocalPipeline:
         return source.deleted >= sender.state.sent or source.idle_for() > _IDLE_CONFIRM_SECONDS
 
     def _queue_empty(self) -> bool:
-        attributes = aws_client("sqs").get_queue_attributes(
+        assert self._sqs is not None and self.resources is not None, "the pipeline has not started"
+        attributes = self._sqs.get_queue_attributes(
             QueueUrl=self.resources.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]

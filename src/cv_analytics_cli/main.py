@@ -10,11 +10,15 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
 
 from cv_analytics.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from cv_analytics_cli.local import LocalPipeline
 
 
 def _week_option(value: str | None) -> IsoWeek:
@@ -91,9 +95,10 @@ def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool, s
         pipeline.stop()
 
 
-def _print_running(pipeline) -> None:
+def _print_running(pipeline: LocalPipeline) -> None:
     origin = "embedded moto server" if pipeline.embedded else "AWS_ENDPOINT_URL"
     resources = pipeline.resources
+    assert resources is not None, "the pipeline has not started"
     click.echo(f"ready in {pipeline.started_in:.2f}s")
     click.echo(f"  AWS endpoint   {pipeline.aws_endpoint}  ({origin})")
     click.echo(f"  ingest API     {pipeline.api_url}  (POST /v1/events, GET /healthz, GET /readyz)")
@@ -127,7 +132,7 @@ def _wait_for_interrupt() -> None:
         pass
 
 
-def _run_demo(pipeline, *, queries: int) -> None:
+def _run_demo(pipeline: LocalPipeline, *, queries: int) -> None:
     from cv_analytics import demo
     from cv_analytics.mailbox import fetch_emails
 
@@ -143,6 +148,7 @@ def _run_demo(pipeline, *, queries: int) -> None:
     click.echo(
         f"{len(events)} events through the pipeline in {elapsed:.1f}s ({len(events) / elapsed:.0f} events/s)"
     )
+    assert pipeline.reporter is not None and pipeline.aws_endpoint is not None, "the pipeline has not started"
     outcome = pipeline.reporter.invoke({"week": str(week)})
     click.echo(
         f"report for {outcome['week']}: {outcome['totalQueries']} queries, sent as {outcome['messageId']}"
@@ -171,7 +177,9 @@ def runner(processor_url: str, reporter_url: str, schedule: bool, wait_for_funct
     processor, reporter = http_invokers(processor_url=processor_url, reporter_url=reporter_url)
     for function in (processor, reporter):
         wait_for_function(function, timeout=wait_for_functions)
-    sources = EventSources(processor=processor, reporter=reporter, schedule=schedule, wait_seconds=10)
+    sources = EventSources.from_settings(
+        processor=processor, reporter=reporter, schedule=schedule, wait_seconds=10
+    )
     sources.start()
     click.echo(f"runner: {processor_url} ← SQS, {reporter_url} ← schedule" + ("" if schedule else " (off)"))
     try:
@@ -220,10 +228,9 @@ def report(week_text: str | None, preview: Path | None, force: bool) -> None:
         if preview is not None:
             _preview(week, preview)
             return
-        from cv_reporter.handler import weekly_reporter
-        from cv_reporter.reporting import ReportOutcomeUnknown
+        from cv_reporter.reporting import ReportOutcomeUnknown, WeeklyReporter
 
-        outcome = weekly_reporter().send(week, force=force)
+        outcome = WeeklyReporter.from_settings().send(week, force=force)
     except ValidationError as exc:
         raise click.UsageError(f"configuration incomplete: {exc}") from exc
     except ReportOutcomeUnknown as exc:
@@ -232,13 +239,9 @@ def report(week_text: str | None, preview: Path | None, force: bool) -> None:
 
 
 def _preview(week: IsoWeek, path: Path) -> None:
-    from cv_analytics.aws.clients import aws_client
-    from cv_analytics.aws.week_reader import WeekReader
-    from cv_analytics.settings import ResourceNames
-    from cv_reporter.reporting import build_report
+    from cv_reporter.reporting import preview
 
-    store = WeekReader(client=aws_client("dynamodb"), table_name=ResourceNames().analytics_table)
-    email, total = build_report(records=store, week=week)
+    email, total = preview(week)
     path.write_text(email.html, encoding="utf-8")
     click.echo(f"wrote {path} ('{email.subject}', {total} queries)")
 

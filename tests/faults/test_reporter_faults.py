@@ -41,7 +41,7 @@ def reporter(ses_proxy, monkeypatch: pytest.MonkeyPatch) -> InProcessInvoker:
     # Only the wait changes (30 s in production); retries stay as shipped.
     # The handler imports SEND_ONCE when it wires itself, so patch it at the source.
     monkeypatch.setattr(cv_analytics.aws.ses, "SEND_ONCE", SEND_ONCE.merge(Config(read_timeout=3)))
-    cv_reporter.handler.weekly_reporter.cache_clear()
+    cv_reporter.handler.use(None)
     return InProcessInvoker(name="reporter", handler=lambda_handler, timeout_seconds=60)
 
 

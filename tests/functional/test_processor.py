@@ -182,13 +182,12 @@ class _FlakyFor:
         return self.real.process(message)
 
 
-def test_processor_failure_holds_only_its_own_group(stack, monkeypatch):
+def test_processor_failure_holds_only_its_own_group(stack):
     """A transient failure fails the rest of its FIFO group; other groups are processed and deleted."""
     import cv_processor.handler as handler
 
     stuck, stuck_later, free = (str(uuid.uuid4()) for _ in range(3))
-    flaky = _FlakyFor(handler.message_processor(), stuck)
-    monkeypatch.setattr(handler, "message_processor", lambda: flaky)
+    handler.use(_FlakyFor(handler.message_processor(), stuck))
     send_raw(stack, query_event(stuck, timestamp=QUERY_AT), group="group-a")
     send_raw(stack, query_event(stuck_later, timestamp=QUERY_AT), group="group-a")
     send_raw(stack, query_event(free, timestamp=QUERY_AT), group="group-b")
@@ -477,12 +476,11 @@ def _sqs_event(messages: list[tuple[str, str, str]]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def test_processor_handler_concurrent_invocations_report_their_own_failures(stack, monkeypatch):
+def test_processor_handler_concurrent_invocations_report_their_own_failures(stack):
     """lambda_handler called from four threads at once records every message, fails each batch's own."""
     import cv_processor.handler as handler
 
-    flaky = _FlakyFor(handler.message_processor(), failing_request_id="fail-")
-    monkeypatch.setattr(handler, "message_processor", lambda: flaky)
+    handler.use(_FlakyFor(handler.message_processor(), failing_request_id="fail-"))
     batches = []
     for batch in range(8):
         healthy, bad = [str(uuid.uuid4()) for _ in range(9)], f"fail-{uuid.uuid4()}"

@@ -128,13 +128,13 @@ def _fault_on_ses(monkeypatch, hook) -> None:
 
     # The handler imports its client factory when it wires itself, so patch it at the source.
     monkeypatch.setattr(cv_analytics.aws.clients, "aws_client", hooked)
-    cv_reporter.handler.weekly_reporter.cache_clear()
+    cv_reporter.handler.use(None)
 
 
 def _heal_ses(monkeypatch) -> None:
     """SES answers normally again (for runs after a fault)."""
     monkeypatch.setattr(cv_analytics.aws.clients, "aws_client", aws_client)
-    cv_reporter.handler.weekly_reporter.cache_clear()
+    cv_reporter.handler.use(None)
 
 
 def _refuse(times: int, calls: list[int]):

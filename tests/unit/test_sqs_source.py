@@ -96,4 +96,4 @@ def test_event_sources_rejects_fewer_than_one_poller(pollers):
     from cv_analytics.runner.service import EventSources
 
     with pytest.raises(ValueError, match="pollers"):
-        EventSources(processor=Succeeds(), reporter=Succeeds(), pollers=pollers)
+        EventSources(sqs_source=_source(FakeSqs()), pollers=pollers)

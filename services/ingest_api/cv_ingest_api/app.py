@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from cv_analytics.aws.clients import queue_url
+from cv_analytics.aws.clients import aws_client, main_queue_url
 from cv_analytics.aws.sqs import QueueSender
 from cv_ingest_api.outbox import Outbox
 from cv_ingest_api.routes import EVENT_SCHEMAS, events_router, health_router
 from cv_ingest_api.sender import OutboxSender
 from cv_ingest_api.settings import IngestSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
 def sender_client_config(settings: IngestSettings) -> Config:
@@ -30,16 +33,19 @@ def sender_client_config(settings: IngestSettings) -> Config:
     )
 
 
-def build_sender(settings: IngestSettings) -> OutboxSender:
-    def queue_sender() -> QueueSender:
-        # Endpoint and region come from boto3's own configuration, as in aws.clients.
-        sqs = boto3.session.Session().client("sqs", config=sender_client_config(settings))
-        url = settings.queue_url or queue_url(sqs, name=settings.queue_name)
-        return QueueSender(client=sqs, queue_url=url)
+def queue_sender(settings: IngestSettings, *, sqs: SQSClient | None = None) -> QueueSender:
+    """The queue the outbox drains into, looked up now (the sender calls this from its own
+    thread and retries, so a queue that is not there yet does not stop the API starting)."""
+    sqs = sqs or aws_client("sqs", config=sender_client_config(settings))
+    return QueueSender(client=sqs, queue_url=main_queue_url(sqs, settings))
 
+
+def build_sender(settings: IngestSettings, *, sqs: SQSClient | None = None) -> OutboxSender:
+    """The ingest API's composition root: the outbox on disk and its sender to ``settings``'
+    queue. An SQS client passed in should have ``sender_client_config``'s short timeouts."""
     return OutboxSender(
         outbox=Outbox(path=settings.outbox_path, capacity=settings.outbox_capacity),
-        sender_factory=queue_sender,
+        sender_factory=partial(queue_sender, settings, sqs=sqs),
         concurrency=settings.sender_concurrency,
         linger_seconds=settings.linger_ms / 1000,
     )

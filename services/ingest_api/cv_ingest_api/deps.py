@@ -9,7 +9,6 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cv_ingest_api.sender import OutboxSender
-from cv_ingest_api.settings import IngestSettings
 
 # auto_error=False: the 401 (with WWW-Authenticate) is ours, the same for every way to fail.
 _bearer = HTTPBearer(
@@ -17,12 +16,9 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> IngestSettings:
-    return request.app.state.settings
-
-
 def get_sender(request: Request) -> OutboxSender:
-    return request.app.state.sender
+    sender: OutboxSender = request.app.state.sender
+    return sender
 
 
 def require_api_key(
@@ -42,6 +38,5 @@ def require_api_key(
         )
 
 
-SettingsDep = Annotated[IngestSettings, Depends(get_settings)]
 SenderDep = Annotated[OutboxSender, Depends(get_sender)]
 ApiKeyDep = Depends(require_api_key)

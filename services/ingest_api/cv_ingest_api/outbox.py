@@ -154,7 +154,8 @@ class Outbox:
 
     def _count(self, table: str) -> int:
         with self._lock:
-            return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            count: int = self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return count
 
 
 class _Transaction:

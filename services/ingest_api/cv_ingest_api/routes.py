@@ -47,7 +47,9 @@ class ValidationProblem(BaseModel):
     detail: list[FieldError]
 
 
-def _answer(description: str, model: type[BaseModel] = Problem, **headers: str) -> dict[str, Any]:
+def _answer(
+    description: str, model: type[BaseModel] = Problem, *, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     answer: dict[str, Any] = {"model": model, "description": description}
     if headers:
         answer["headers"] = {
@@ -57,11 +59,11 @@ def _answer(description: str, model: type[BaseModel] = Problem, **headers: str) 
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _answer("No or unknown bearer key.", **{"WWW-Authenticate": "Bearer"}),
+    401: _answer("No or unknown bearer key.", headers={"WWW-Authenticate": "Bearer"}),
     413: _answer(f"Body over {MAX_BODY_BYTES} bytes."),
     415: _answer("Content-Encoding other than identity."),
     422: _answer("Not UTF-8 JSON, or an event is invalid; `loc` names the field.", ValidationProblem),
-    503: _answer("The outbox is full; nothing was taken.", **{"Retry-After": "Seconds to wait."}),
+    503: _answer("The outbox is full; nothing was taken.", headers={"Retry-After": "Seconds to wait."}),
 }
 
 

@@ -17,15 +17,23 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cv_analytics.aws.dynamodb import UnstorableItem
-from cv_analytics.aws.sqs import DeadLetter
+from cv_analytics.aws.sqs import DeadLetter, DeadLetterQueue
 from cv_analytics.events import InvalidEvent, QueryEvent, ResponseEvent, parse_event
 from cv_analytics.pii import redact
 from cv_analytics.records import RecordUpdate, UndatableEvent, record_update
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+    from cv_analytics.settings import ResourceNames
+    from cv_processor.settings import ProcessorSettings
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +95,35 @@ class MessageProcessor:
         self._record_ttl_days = record_ttl_days
         self._redact_pii = redact_pii
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ProcessorSettings | None = None,
+        *,
+        dynamodb: DynamoDBClient | None = None,
+        sqs: SQSClient | None = None,
+    ) -> MessageProcessor:
+        """The processor's composition root: the stores on ``settings``' tables (the
+        environment's by default) and the DLQ, with the clients given or built here.
+
+        The DLQ's client and URL are resolved when the first message is parked.
+        """
+        from cv_analytics.aws.clients import aws_client
+        from cv_analytics.aws.dynamodb import AnalyticsStore, RawEventStore
+        from cv_processor.settings import ProcessorSettings
+
+        settings = settings or ProcessorSettings()
+        dynamodb = dynamodb or aws_client("dynamodb")
+        return cls(
+            raw_events=RawEventStore(
+                client=dynamodb, table_name=settings.query_events_table, ttl_days=settings.raw_event_ttl_days
+            ),
+            records=AnalyticsStore(client=dynamodb, table_name=settings.analytics_table),
+            dead_letters=DeadLetterQueueOnDemand(settings, sqs=sqs),
+            record_ttl_days=settings.record_ttl_days,
+            redact_pii=settings.pii_redaction,
+        )
+
     def process(self, message: IncomingMessage) -> str:
         """Handle one message; returns what happened ("recorded" or "parked")."""
         try:
@@ -124,6 +161,29 @@ class MessageProcessor:
             )
         )
         return "parked"
+
+
+class DeadLetterQueueOnDemand:
+    """The DLQ, resolved when the first message is parked: an SQS client and, without
+    DLQ_URL, a GetQueueUrl call that invocations parking nothing never pay for."""
+
+    def __init__(self, names: ResourceNames, *, sqs: SQSClient | None = None) -> None:
+        self._names = names
+        self._sqs = sqs
+        self._queue: DeadLetterQueue | None = None
+        self._lock = threading.Lock()
+
+    def park(self, letter: DeadLetter) -> None:
+        self._resolved().park(letter)
+
+    def _resolved(self) -> DeadLetterQueue:
+        with self._lock:
+            if self._queue is None:
+                from cv_analytics.aws.clients import aws_client, dead_letter_queue_url
+
+                sqs = self._sqs or aws_client("sqs")
+                self._queue = DeadLetterQueue(client=sqs, queue_url=dead_letter_queue_url(sqs, self._names))
+            return self._queue
 
 
 def _redacted(event: QueryEvent | ResponseEvent, body: str) -> tuple[QueryEvent | ResponseEvent, str]:

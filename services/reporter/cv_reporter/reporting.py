@@ -13,13 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cv_analytics.aggregation import WeeklySummary
-from cv_analytics.aws.ses import Mailer, OutgoingEmail, SendOutcomeUnknown
+from cv_analytics.aws.ses import OutgoingEmail, SendOutcomeUnknown
 from cv_analytics.weeks import IsoWeek
 from cv_reporter.rendering import EmailData, render_weekly_report
-from cv_reporter.send_log import SendLog, SendRecord, SendStatus, WeekTaken
+from cv_reporter.send_log import SendRecord, SendStatus, WeekTaken
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ses import SESClient
+
+    from cv_analytics.settings import ResourceNames
+    from cv_reporter.settings import ReporterSettings
 
 
 class ReportStatus(StrEnum):
@@ -76,19 +83,60 @@ class WeekSummaries(Protocol):
     def summarise(self, week: IsoWeek) -> WeeklySummary: ...
 
 
+class Mail(Protocol):
+    """What sends the email: cv_analytics.aws.ses.Mailer (SES, one attempt).
+
+    Returns the MessageId; raises SendOutcomeUnknown when the email may have gone out
+    unanswered, anything else when it surely did not."""
+
+    def send(self, email: OutgoingEmail) -> str: ...
+
+
+class SendRecords(Protocol):
+    """Each week's send record, changed by conditional writes: cv_reporter.send_log.SendLog."""
+
+    def claim(
+        self, week: IsoWeek, *, token: str, now: datetime, lease_seconds: int, force: bool
+    ) -> SendRecord | None: ...
+    def get(self, week: IsoWeek) -> SendRecord | None: ...
+    def mark_attempt(self, week: IsoWeek, *, token: str, now: datetime) -> None: ...
+    def mark_sent(self, week: IsoWeek, *, token: str, message_id: str, now: datetime) -> None: ...
+    def mark_unknown(self, week: IsoWeek, *, token: str, reason: str) -> None: ...
+    def release(self, week: IsoWeek, *, token: str, restore: SendStatus, reason: str) -> None: ...
+
+
 def build_report(*, records: WeekSummaries, week: IsoWeek) -> tuple[EmailData, int]:
     """Render ``week``'s report (compared with the week before); returns it and the query count."""
     summary = records.summarise(week)
     return render_weekly_report(summary), summary.total_queries
 
 
+def week_summaries(
+    names: ResourceNames | None = None, *, dynamodb: DynamoDBClient | None = None
+) -> WeekSummaries:
+    """The analytics table's week index under ``names`` (the environment's by default)."""
+    from cv_analytics.aws.week_reader import WeekReader
+    from cv_analytics.settings import ResourceNames
+
+    return WeekReader(client=dynamodb, table_name=(names or ResourceNames()).analytics_table)
+
+
+def preview(
+    week: IsoWeek, *, names: ResourceNames | None = None, dynamodb: DynamoDBClient | None = None
+) -> tuple[EmailData, int]:
+    """``week``'s report rendered and not sent (needs no email settings)."""
+    return build_report(records=week_summaries(names, dynamodb=dynamodb), week=week)
+
+
 class WeeklyReporter:
+    """Mails each week's report once: claims the week, renders, sends, records the outcome."""
+
     def __init__(
         self,
         *,
         records: WeekSummaries,
-        mailer: Mailer,
-        send_log: SendLog,
+        mailer: Mail,
+        send_log: SendRecords,
         sender: str,
         recipient: str,
         lease_seconds: int,
@@ -101,6 +149,38 @@ class WeeklyReporter:
         self._recipient = recipient
         self._lease_seconds = lease_seconds
         self._clock = clock
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ReporterSettings | None = None,
+        *,
+        dynamodb: DynamoDBClient | None = None,
+        ses: SESClient | None = None,
+    ) -> WeeklyReporter:
+        """The reporter's composition root: the week index, the reports table and SES, for
+        ``settings`` (the environment's by default), with the clients given or built here.
+
+        An SES client passed in must make one attempt per send (``aws.ses.SEND_ONCE``).
+        """
+        from cv_analytics.aws import ses as ses_adapter
+        from cv_analytics.aws.clients import aws_client
+        from cv_reporter.send_log import SendLog
+        from cv_reporter.settings import ReporterSettings
+
+        settings = settings or ReporterSettings()
+        dynamodb = dynamodb or aws_client("dynamodb")
+        return cls(
+            records=week_summaries(settings, dynamodb=dynamodb),
+            # Looked up now, not at import: a test may shorten SEND_ONCE's wait.
+            mailer=ses_adapter.Mailer(client=ses or aws_client("ses", config=ses_adapter.SEND_ONCE)),
+            send_log=SendLog(
+                client=dynamodb, table_name=settings.reports_table, ttl_days=settings.reports_ttl_days
+            ),
+            sender=settings.sender_email,
+            recipient=settings.recipient_email,
+            lease_seconds=settings.send_lease_seconds,
+        )
 
     def send(self, week: IsoWeek, *, force: bool = False) -> ReportOutcome:
         """Mail ``week``'s report unless it was sent (``force`` sends it again)."""

@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from cv_analytics.events import MAX_SESSION_ID_CHARS, QueryEvent, ResponseEvent
-from cv_analytics.records import AnalyticsRecord, RecordUpdate
+from cv_analytics.records import AnalyticsRecord, RecordUpdate, expires_at
 from cv_analytics.resources import WEEK_INDEX
 from cv_analytics.weeks import IsoWeek
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-_SECONDS_PER_DAY = 86_400
 # DynamoDB's documented item limit (it enforces a little more; moto 405,000 bytes).
 MAX_ITEM_BYTES = 400_000
 # Each event's write to its analytics record (its half, with the dating fields) must fit in
@@ -28,7 +31,7 @@ MAX_HALF_BYTES = MAX_ITEM_BYTES // 2 - _OTHER_HALF_DERIVED_BYTES
 _MAX_NUMBER_BYTES = 21  # 38 significant digits at 2 a byte, plus 1
 
 
-def to_attribute(value: Any) -> dict[str, Any]:
+def to_attribute(value: Any) -> AttributeValueTypeDef:
     if isinstance(value, float):
         value = Decimal(str(value))
     return _serializer.serialize(value)
@@ -101,13 +104,25 @@ def _refusal_is_permanent() -> Iterator[None]:
         raise
 
 
+def _dynamodb_client(client: DynamoDBClient | None) -> DynamoDBClient:
+    """``client``, or a new one when none was injected (looked up now, so tests may swap it)."""
+    from cv_analytics.aws.clients import aws_client
+
+    return client if client is not None else aws_client("dynamodb")
+
+
 class RawEventStore:
     """The ``query-events`` table: every event as received, kept for ``ttl_days``."""
 
-    def __init__(self, *, client: Any, table_name: str, ttl_days: int) -> None:
-        self._client = client
+    def __init__(self, *, client: DynamoDBClient | None = None, table_name: str, ttl_days: int) -> None:
+        self._dynamodb = client
         self._table = table_name
         self._ttl_days = ttl_days
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        self._dynamodb = _dynamodb_client(self._dynamodb)
+        return self._dynamodb
 
     def check(self, *, event: QueryEvent | ResponseEvent, body: str) -> int:
         """The item size in bytes; UnstorableItem if ``put`` could never store this event."""
@@ -126,7 +141,7 @@ class RawEventStore:
             "eventType": event.eventType,
             "timestamp": event.timestamp,
             "body": body,
-            "expiresAt": event.timestamp // 1000 + self._ttl_days * _SECONDS_PER_DAY,
+            "expiresAt": expires_at(event.timestamp // 1000, ttl_days=self._ttl_days),
         }
         return _storable_item(attributes, limit=MAX_ITEM_BYTES, what="the raw event item")
 
@@ -138,9 +153,14 @@ class AnalyticsStore:
     ``cv_analytics.records`` (``record_update``), and the caller runs that policy.
     """
 
-    def __init__(self, *, client: Any, table_name: str) -> None:
-        self._client = client
+    def __init__(self, *, client: DynamoDBClient | None = None, table_name: str) -> None:
+        self._dynamodb = client
         self._table = table_name
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        self._dynamodb = _dynamodb_client(self._dynamodb)
+        return self._dynamodb
 
     def check(self, update: RecordUpdate) -> int:
         """The size of what ``update`` writes; UnstorableItem unless it always fits.

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
 
 # A lost answer to SendRawEmail is not a failed send: retrying it mails the report
 # again. The client that sends makes one attempt and leaves the decision to its caller.
@@ -44,8 +47,17 @@ class OutgoingEmail:
 class Mailer:
     """SES SendRawEmail keeps both bodies everywhere (SendEmail loses Text on some emulators)."""
 
-    def __init__(self, *, client: Any) -> None:
-        self._client = client
+    def __init__(self, *, client: SESClient | None = None) -> None:
+        # An injected client must be built with SEND_ONCE too: botocore's retries resend.
+        self._ses = client
+
+    @property
+    def _client(self) -> SESClient:
+        if self._ses is None:
+            from cv_analytics.aws.clients import aws_client
+
+            self._ses = aws_client("ses", config=SEND_ONCE)
+        return self._ses
 
     def send(self, email: OutgoingEmail) -> str:
         """The SES MessageId; raises SendOutcomeUnknown when SES may have taken it unanswered."""

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, SendMessageBatchRequestEntryTypeDef
 
 MAX_BATCH_ENTRIES = 10
 # SendMessageBatch caps the whole request's payload; stay under the classic 256 KiB.
@@ -65,12 +69,24 @@ def split_batches(messages: Sequence[OutgoingMessage]) -> list[list[OutgoingMess
     return batches
 
 
+def _sqs_client(client: SQSClient | None) -> SQSClient:
+    """``client``, or a new one when none was injected."""
+    from cv_analytics.aws.clients import aws_client
+
+    return client if client is not None else aws_client("sqs")
+
+
 class QueueSender:
     """Sends messages to one FIFO queue with SendMessageBatch."""
 
-    def __init__(self, *, client: Any, queue_url: str) -> None:
-        self._client = client
+    def __init__(self, *, client: SQSClient | None = None, queue_url: str) -> None:
+        self._sqs = client
         self._queue_url = queue_url
+
+    @property
+    def _client(self) -> SQSClient:
+        self._sqs = _sqs_client(self._sqs)
+        return self._sqs
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
         """Send up to 10 messages in one call; return those SQS did not accept."""
@@ -78,7 +94,7 @@ class QueueSender:
 
     def send_batch_results(self, messages: Sequence[OutgoingMessage]) -> list[EntryFailure]:
         """Send up to 10 messages in one call; return SQS's per-entry refusals, in entry order."""
-        entries = [
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
             {
                 "Id": str(index),
                 "MessageBody": message.body,
@@ -117,9 +133,14 @@ class DeadLetter:
 class DeadLetterQueue:
     """Parks a message that can never succeed in the FIFO DLQ, with why attached."""
 
-    def __init__(self, *, client: Any, queue_url: str) -> None:
-        self._client = client
+    def __init__(self, *, client: SQSClient | None = None, queue_url: str) -> None:
+        self._sqs = client
         self._queue_url = queue_url
+
+    @property
+    def _client(self) -> SQSClient:
+        self._sqs = _sqs_client(self._sqs)
+        return self._sqs
 
     def park(self, letter: DeadLetter) -> None:
         self._client.send_message(
@@ -136,5 +157,5 @@ class DeadLetterQueue:
         )
 
 
-def _string(value: str) -> dict[str, str]:
+def _string(value: str) -> MessageAttributeValueTypeDef:
     return {"DataType": "String", "StringValue": value}

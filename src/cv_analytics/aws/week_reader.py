@@ -19,14 +19,17 @@ items of a Query response skip botocore's generic response parser (see ``items_a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cv_analytics.aggregation import ComparisonTally, WeeklySummary, WeekTally
 from cv_analytics.records import Status
 from cv_analytics.resources import WEEK_INDEX
 from cv_analytics.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Status, latency and session are derived from the halves' own attributes, as
 # records.derive specifies them: status and latency are never stored, and records written
@@ -52,17 +55,24 @@ Item = Mapping[str, Mapping[str, Any]]
 class WeekReader:
     """Reads the analytics table's week index into report tallies, one page at a time.
 
-    It installs ``items_as_sent`` on ``client``, which changes nothing a caller can see in
-    that client's Query results, only how fast they are parsed.
+    It installs ``items_as_sent`` on its client (when first used), which changes nothing a
+    caller can see in that client's Query results, only how fast they are parsed.
     """
 
-    def __init__(self, *, client: Any, table_name: str, index_name: str = WEEK_INDEX) -> None:
-        self._client = client
+    def __init__(
+        self, *, client: DynamoDBClient | None = None, table_name: str, index_name: str = WEEK_INDEX
+    ) -> None:
+        self._dynamodb = None if client is None else _parsing_items_as_sent(client)
         self._table = table_name
         self._index = index_name
-        client.meta.events.register(
-            "before-parse.dynamodb.Query", items_as_sent, unique_id="cv-analytics-items-as-sent"
-        )
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        if self._dynamodb is None:
+            from cv_analytics.aws.clients import aws_client
+
+            self._dynamodb = _parsing_items_as_sent(aws_client("dynamodb"))
+        return self._dynamodb
 
     def summarise(self, week: IsoWeek) -> WeeklySummary:
         """``week``'s summary compared with the week before, as ``summarise_week`` gives it."""
@@ -82,7 +92,7 @@ class WeekReader:
                 add_comparison_item(tally, item)
         return tally
 
-    def _pages(self, week: IsoWeek, *, attributes: tuple[str, ...]) -> Iterator[list[Item]]:
+    def _pages(self, week: IsoWeek, *, attributes: tuple[str, ...]) -> Iterator[Sequence[Item]]:
         # Every name goes through a placeholder: status, query and timestamp are reserved words.
         names = {f"#a{number}": name for number, name in enumerate(attributes)}
         pages = self._client.get_paginator("query").paginate(
@@ -95,6 +105,14 @@ class WeekReader:
         )
         for page in pages:
             yield page["Items"]
+
+
+def _parsing_items_as_sent(client: DynamoDBClient) -> DynamoDBClient:
+    # Registering under the same unique_id again is a no-op.
+    client.meta.events.register(
+        "before-parse.dynamodb.Query", items_as_sent, unique_id="cv-analytics-items-as-sent"
+    )
+    return client
 
 
 def items_as_sent(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:

@@ -12,11 +12,15 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyawscron import AWSCron
 
 from cv_analytics.runner.invokers import InvocationError, Invoker
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import DescribeRuleResponseTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ def next_fire_time(expression: str, *, after: datetime) -> datetime:
     """The first time strictly after ``after`` at which ``expression`` fires (UTC)."""
     after = after.astimezone(UTC)
     if match := _CRON.match(expression):
-        nxt = AWSCron(match["body"]).occurrence(after.replace(microsecond=0)).next()
+        nxt: datetime | None = AWSCron(match["body"]).occurrence(after.replace(microsecond=0)).next()
         if nxt is None:
             raise UnsupportedSchedule(f"{expression} never fires after {after.isoformat()}")
         return nxt
@@ -63,7 +67,7 @@ class ScheduleSource:
     def __init__(
         self,
         *,
-        events: Any,
+        events: EventBridgeClient,
         rule_name: str,
         invoker: Invoker,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -73,7 +77,7 @@ class ScheduleSource:
         self._invoker = invoker
         self._clock = clock
 
-    def rule(self) -> dict[str, Any]:
+    def rule(self) -> DescribeRuleResponseTypeDef:
         return self._events.describe_rule(Name=self._rule_name)
 
     def upcoming(self) -> datetime | None:

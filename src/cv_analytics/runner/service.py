@@ -5,16 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from cv_analytics.aws.clients import aws_client, queue_url
+from cv_analytics.aws.clients import aws_client, main_queue_url
 from cv_analytics.resources import load_resources
 from cv_analytics.runner.heartbeat import HeartbeatSettings, beat
 from cv_analytics.runner.invokers import HttpInvoker, Invoker
 from cv_analytics.runner.schedule import ScheduleSource
 from cv_analytics.runner.sqs_source import SqsEventSource
 from cv_analytics.settings import ResourceNames
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
 log = logging.getLogger(__name__)
 
@@ -39,39 +44,66 @@ def wait_for_function(invoker: HttpInvoker, *, timeout: float) -> None:
 
 
 class EventSources:
-    """The runner: what Lambda's event source mapping and EventBridge do on AWS."""
+    """The runner: what Lambda's event source mapping and EventBridge do on AWS.
+
+    The constructor only holds what it is given; ``from_settings`` builds the sources (and
+    looks the queue up), and ``start`` starts polling.
+    """
 
     def __init__(
         self,
         *,
-        processor: Invoker,
-        reporter: Invoker,
-        names: ResourceNames | None = None,
-        schedule: bool = True,
-        wait_seconds: int = 2,
+        sqs_source: SqsEventSource,
+        schedule_source: ScheduleSource | None = None,
         heartbeat_file: Path | None = None,
         pollers: int = 1,
     ) -> None:
         if pollers < 1:
             raise ValueError(f"pollers must be at least 1, not {pollers}")
-        self.names = names or ResourceNames()
+        self.sqs_source = sqs_source
+        self.schedule_source = schedule_source
+        self._heartbeat = heartbeat_file
         self._pollers = pollers
-        self._heartbeat = heartbeat_file or HeartbeatSettings().heartbeat_file
-        sqs = aws_client("sqs")
-        url = self._queue_url = self.names.queue_url or queue_url(sqs, name=self.names.queue_name)
-        batch_size = load_resources().processor.batch_size
-        self.sqs_source = SqsEventSource(
-            sqs=sqs, queue_url=url, invoker=processor, batch_size=batch_size, wait_seconds=wait_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @classmethod
+    def from_settings(
+        cls,
+        names: ResourceNames | None = None,
+        *,
+        processor: Invoker,
+        reporter: Invoker,
+        schedule: bool = True,
+        wait_seconds: int = 2,
+        heartbeat_file: Path | None = None,
+        pollers: int = 1,
+        sqs: SQSClient | None = None,
+        events: EventBridgeClient | None = None,
+    ) -> EventSources:
+        """The runner for ``names``' queue and rule (the environment's by default)."""
+        names = names or ResourceNames()
+        sqs = sqs or aws_client("sqs")
+        sqs_source = SqsEventSource(
+            sqs=sqs,
+            queue_url=main_queue_url(sqs, names),
+            invoker=processor,
+            batch_size=load_resources().processor.batch_size,
+            wait_seconds=wait_seconds,
         )
-        self.schedule_source = (
+        schedule_source = (
             ScheduleSource(
-                events=aws_client("events"), rule_name=self.names.report_rule_name, invoker=reporter
+                events=events or aws_client("events"), rule_name=names.report_rule_name, invoker=reporter
             )
             if schedule
             else None
         )
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        return cls(
+            sqs_source=sqs_source,
+            schedule_source=schedule_source,
+            heartbeat_file=heartbeat_file or HeartbeatSettings().heartbeat_file,
+            pollers=pollers,
+        )
 
     def start(self) -> None:
         # Like Lambda's pollers: several batches in flight, never two of one FIFO group.
@@ -86,13 +118,13 @@ class EventSources:
             try:
                 self.sqs_source.poll_once()
             except Exception as exc:  # the loop must survive an emulator restart
-                log.warning("polling %s failed: %s", self._queue_url, exc)
+                log.warning("polling %s failed: %s", self.sqs_source.queue_url, exc)
                 stop.wait(1.0)
                 continue
             if self._heartbeat is not None:
                 beat(self._heartbeat)
 
-    def _spawn(self, name: str, target: Any) -> None:
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
         thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)

@@ -12,11 +12,15 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cv_analytics.runner.invokers import InvocationError, Invoker
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, MessageTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class BatchOutcome:
     failed: int
 
 
-def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
+def sqs_record(message: MessageTypeDef, *, queue_arn: str, region: str) -> dict[str, Any]:
     """The Lambda SQS event record for one ReceiveMessage message."""
     attributes = message.get("Attributes", {})
     return {
@@ -54,7 +58,7 @@ def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[
     }
 
 
-def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+def _lambda_message_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
     # Lambda spells these keys camelCase, ReceiveMessage PascalCase.
     return {
         name: {
@@ -80,7 +84,7 @@ def failed_ids(response: Any, records: Sequence[dict[str, Any]]) -> set[str]:
         return set()
     reported = {item.get("itemIdentifier") if isinstance(item, dict) else None for item in failures}
     # Lambda fails the whole batch when an identifier is missing, empty or unknown.
-    return reported if reported <= every else every
+    return every & reported if reported <= every else every
 
 
 class SqsEventSource:
@@ -90,14 +94,14 @@ class SqsEventSource:
     def __init__(
         self,
         *,
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         invoker: Invoker,
         batch_size: int = 10,
         wait_seconds: int = 2,
     ) -> None:
         self._sqs = sqs
-        self._queue_url = queue_url
+        self.queue_url = queue_url
         self._invoker = invoker
         self._batch_size = batch_size
         self._wait = wait_seconds
@@ -119,13 +123,13 @@ class SqsEventSource:
         # Asked once, at the first batch: not in the constructor, so making a source never
         # blocks on (or fails with) the endpoint, and a racing second ask is harmless.
         if self._queue_arn is None:
-            attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
             self._queue_arn = attributes["Attributes"]["QueueArn"]
         return self._queue_arn
 
     def poll_once(self) -> BatchOutcome:
         messages = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
+            QueueUrl=self.queue_url,
             MaxNumberOfMessages=self._batch_size,
             WaitTimeSeconds=self._wait,
             MessageSystemAttributeNames=["All"],
@@ -154,8 +158,10 @@ class SqsEventSource:
     def _delete(self, records: list[dict[str, Any]]) -> None:
         if not records:
             return
-        entries = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records)]
-        response = self._sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records)
+        ]
+        response = self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
         for failure in response.get("Failed", []):
             log.warning("could not delete a processed message (it may be processed again): %s", failure)
         with self._lock:
@@ -167,5 +173,5 @@ class SqsEventSource:
             try:
                 self.poll_once()
             except Exception as exc:  # the loop must survive an emulator restart
-                log.warning("polling %s failed: %s", self._queue_url, exc)
+                log.warning("polling %s failed: %s", self.queue_url, exc)
                 stop.wait(1.0)
