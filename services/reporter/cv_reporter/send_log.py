@@ -7,17 +7,21 @@ so a run that lost its claim can never overwrite what another run recorded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from cv_analytics.aws.dynamodb import from_item, to_attribute
+from cv_analytics.records import expires_at
 from cv_analytics.weeks import IsoWeek
 
-_SECONDS_PER_DAY = 86_400
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 
 class SendStatus(StrEnum):
@@ -39,7 +43,7 @@ class SendRecord:
     last_error: str | None = None
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> SendRecord:
+    def from_item(cls, item: Mapping[str, Any]) -> SendRecord:
         values = from_item(item)
         return cls(
             week=values["week"],
@@ -75,10 +79,18 @@ class WeekTaken(Exception):
 
 
 class SendLog:
-    def __init__(self, *, client: Any, table_name: str, ttl_days: int) -> None:
-        self._client = client
+    def __init__(self, *, client: DynamoDBClient | None = None, table_name: str, ttl_days: int) -> None:
+        self._dynamodb = client
         self._table = table_name
         self._ttl_days = ttl_days
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        if self._dynamodb is None:
+            from cv_analytics.aws.clients import aws_client
+
+            self._dynamodb = aws_client("dynamodb")
+        return self._dynamodb
 
     def claim(
         self, week: IsoWeek, *, token: str, now: datetime, lease_seconds: int, force: bool
@@ -102,7 +114,7 @@ class SendLog:
                     token=token,
                     lease=int(now.timestamp()) + lease_seconds,
                     at=now.isoformat(),
-                    expires=int(now.timestamp()) + self._ttl_days * _SECONDS_PER_DAY,
+                    expires=expires_at(int(now.timestamp()), ttl_days=self._ttl_days),
                     now=int(now.timestamp()),
                     **({} if force else {"failed": SendStatus.FAILED.value}),
                 ),
@@ -156,7 +168,7 @@ class SendLog:
         sets: dict[str, tuple[str, Any]],
         extra: str = "",
         extra_names: dict[str, str] | None = None,
-        extra_values: dict[str, Any] | None = None,
+        extra_values: dict[str, AttributeValueTypeDef] | None = None,
     ) -> None:
         """Write ``sets`` ({placeholder: (attribute, value)}) if the claim is still ``token``'s."""
         clauses = ", ".join(f"#{key} = :{key}" for key in sets)
@@ -179,5 +191,5 @@ def _names(*attributes: str) -> dict[str, str]:
     return {f"#{name}": aliases.get(name, name) for name in attributes}
 
 
-def _values(**values: Any) -> dict[str, Any]:
+def _values(**values: Any) -> dict[str, AttributeValueTypeDef]:
     return {f":{name}": to_attribute(value) for name, value in values.items()}
