@@ -161,7 +161,7 @@ def _naive_ingest(queue_url: str, threads: int) -> FastAPI:
         payload = await request.json()
         loop = asyncio.get_running_loop()
         sends = [
-            loop.run_in_executor(pool, send, json.dumps(raw), event.requestId, event.deduplication_id)
+            loop.run_in_executor(pool, send, json.dumps(raw), event.message_group_id, event.deduplication_id)
             for raw, event in zip(payload, parse_events(payload), strict=True)
         ]
         await asyncio.gather(*sends)

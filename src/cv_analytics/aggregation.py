@@ -43,10 +43,6 @@ class SkillTrend:
     count: int
     previous_count: int
 
-    @property
-    def change(self) -> int:
-        return self.count - self.previous_count
-
 
 @dataclass(frozen=True, slots=True)
 class Change:

@@ -138,8 +138,12 @@ class _Event(_Open):
         """The worker's own MessageDeduplicationId for this event."""
         return f"{self.requestId}-{self.eventType}-{self.timestamp}"  # type: ignore[attr-defined]
 
-    def to_json(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+    @property
+    def message_group_id(self) -> str:
+        """The SQS message group: one per requestId, so a query and its response stay in
+        order, different requests are processed in parallel, and a stuck message holds up
+        only its own request."""
+        return self.requestId
 
 
 class QueryEvent(_Event):

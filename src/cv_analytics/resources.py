@@ -65,12 +65,6 @@ class TableSpec(_Frozen):
     ttl_days: int
     global_secondary_indexes: tuple[IndexSpec, ...] = ()
 
-    def index(self, name: str) -> IndexSpec:
-        for gsi in self.global_secondary_indexes:
-            if gsi.name == name:
-                return gsi
-        raise KeyError(f"table {self.name} has no index {name!r}")
-
 
 class Tables(_Frozen):
     query_events: TableSpec
@@ -92,9 +86,6 @@ class ResourceSpec(_Frozen):
     schedule: ScheduleSpec
 
 
-WEEK_INDEX = "week-index"
-
-
 def _resource_text() -> str:
     packaged = importlib_resources.files("cv_analytics").joinpath(_RESOURCE_FILE)
     if packaged.is_file():
@@ -108,3 +99,10 @@ def _resource_text() -> str:
 def load_resources() -> ResourceSpec:
     """The resource definitions shipped with this kit."""
     return ResourceSpec.model_validate(tomllib.loads(_resource_text()))
+
+
+def week_index() -> str:
+    """The name of the analytics table's index keyed by week, as resources.toml gives it."""
+    analytics = load_resources().tables.analytics
+    [name] = [gsi.name for gsi in analytics.global_secondary_indexes if gsi.partition_key.name == "week"]
+    return name

@@ -248,11 +248,6 @@ def test_summarise_week_skills_compared_with_previous_week() -> None:
     )
 
 
-def test_skill_trend_change_is_count_minus_previous() -> None:
-    """A skill used once this week and three times last week changed by -2."""
-    assert SkillTrend(skill="Go", count=1, previous_count=3).change == -2
-
-
 def test_summarise_week_counts_skill_once_per_record() -> None:
     """A skill listed twice by one answer counts once."""
     records = [_answered(sources_used=("Python", "python", "Python"))]

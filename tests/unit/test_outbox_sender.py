@@ -79,6 +79,30 @@ def test_sender_sends_and_empties_outbox(tmp_path):
     assert sorted(m.deduplication_id for m in queue.sent) == sorted(f"d-g{n}-{n}" for n in range(35))
 
 
+def _sent_batch_sizes(tmp_path, messages: list[OutgoingMessage]) -> list[int]:
+    """The batches one worker sends ``messages`` (all pending before it starts) in."""
+    queue = FakeQueue()
+    sender = _sender(tmp_path, queue, concurrency=1)
+    sender.outbox.add(messages)
+    sender.start()
+    _wait(lambda: sender.outbox.pending == 0)
+    sender.stop(timeout=1)
+    assert queue.sent == messages
+    return [len(batch) for batch in queue.batches]
+
+
+def test_sender_batches_at_most_ten_entries(tmp_path):
+    """25 small messages go out as 10, 10 and 5, in outbox order."""
+    messages = [_message(n, group=f"g{n}") for n in range(25)]
+    assert _sent_batch_sizes(tmp_path, messages) == [10, 10, 5]
+
+
+def test_sender_batches_large_messages_by_bytes(tmp_path):
+    """Five ~100 KiB messages go out two at a time, keeping each request under 256 KiB."""
+    messages = [_message(n, group=f"g{n}", body='{"pad":"' + "x" * 100 * 1024 + '"}') for n in range(5)]
+    assert _sent_batch_sizes(tmp_path, messages) == [2, 2, 1]
+
+
 def test_sender_keeps_group_order_and_one_batch_per_group_in_flight(tmp_path):
     """A group's rows go out in outbox order, and never in two batches at once."""
     in_flight: set[str] = set()

@@ -484,7 +484,7 @@ def test_raw_check_largest_event_fits():
     event = _largest_query()
     store = RawEventStore(client=None, table_name="unused", ttl_days=7)
 
-    assert store.check(event=event, body=event.to_json()) < MAX_ITEM_BYTES
+    assert store.check(event=event, body=event.model_dump_json(exclude_none=True)) < MAX_ITEM_BYTES
 
 
 def test_raw_check_body_over_item_limit_unstorable():

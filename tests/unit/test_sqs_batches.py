@@ -1,4 +1,4 @@
-"""Sending to the FIFO queue: SendMessageBatch-sized chunks, and which messages SQS refused."""
+"""Sending to the FIFO queue: the SendMessageBatch limits, and which messages SQS refused."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from cv_analytics.aws.sqs import (
     EntryFailure,
     OutgoingMessage,
     QueueSender,
+    fits_in_batch,
     message_problem,
-    split_batches,
 )
 
 KIB = 1024
@@ -25,70 +25,34 @@ def _message(n: int, *, size: int = 200) -> OutgoingMessage:
     return OutgoingMessage(body=body, group_id="analytics", deduplication_id=f"req-{n}-query-{n}")
 
 
-def _sizes(batches: list[list[OutgoingMessage]]) -> list[int]:
-    return [len(batch) for batch in batches]
+# --- fits_in_batch: the SendMessageBatch limits, applied by the ingest sender -----------------
 
 
-# --- split_batches ----------------------------------------------------------------------------
+def test_fits_in_batch_tenth_entry_fits():
+    """A request holding nine messages takes a tenth."""
+    assert fits_in_batch(entries=MAX_BATCH_ENTRIES - 1, size=9 * 200, message=_message(9))
 
 
-def test_split_batches_empty():
-    """No messages, no batches."""
-    assert split_batches([]) == []
+def test_fits_in_batch_eleventh_entry_does_not_fit():
+    """A request holding ten messages is full, however small they are."""
+    assert not fits_in_batch(entries=MAX_BATCH_ENTRIES, size=10 * 200, message=_message(10))
 
 
-def test_split_batches_at_most_ten_entries():
-    """25 small messages go out as 10, 10 and 5."""
-    assert _sizes(split_batches([_message(n) for n in range(25)])) == [10, 10, 5]
-
-
-def test_split_batches_exactly_ten_is_one_batch():
-    """Ten messages fit in a single batch."""
-    assert _sizes(split_batches([_message(n) for n in range(MAX_BATCH_ENTRIES)])) == [10]
-
-
-def test_split_batches_large_messages_split_by_bytes():
-    """Five ~100 KiB messages go out two at a time, keeping each request under 256 KiB."""
-    messages = [_message(n, size=100 * KIB) for n in range(5)]
-
-    batches = split_batches(messages)
-
-    assert _sizes(batches) == [2, 2, 1]
-    assert max(sum(m.size for m in batch) for batch in batches) == 200 * KIB
-
-
-def test_split_batches_exactly_at_byte_limit_is_one_batch():
+def test_fits_in_batch_exactly_at_byte_limit_fits():
     """Two messages totalling exactly 256 KiB still fit in one request."""
-    messages = [_message(n, size=MAX_BATCH_BYTES // 2) for n in range(2)]
-
-    assert _sizes(split_batches(messages)) == [2]
-
-
-def test_split_batches_one_byte_over_limit_splits():
-    """One byte over 256 KiB forces a second batch."""
-    messages = [_message(0, size=MAX_BATCH_BYTES // 2), _message(1, size=MAX_BATCH_BYTES // 2 + 1)]
-
-    assert _sizes(split_batches(messages)) == [1, 1]
+    half = MAX_BATCH_BYTES // 2
+    assert fits_in_batch(entries=1, size=half, message=_message(1, size=half))
 
 
-def test_split_batches_preserves_order():
-    """Concatenating the batches gives back the messages in their original order."""
-    messages = [_message(n, size=(n % 4 + 1) * 30 * KIB) for n in range(23)]
-
-    batches = split_batches(messages)
-
-    assert [m for batch in batches for m in batch] == messages
-    assert len(batches) > 1
+def test_fits_in_batch_one_byte_over_limit_does_not_fit():
+    """One byte over 256 KiB needs a second request."""
+    half = MAX_BATCH_BYTES // 2
+    assert not fits_in_batch(entries=1, size=half, message=_message(1, size=half + 1))
 
 
-def test_split_batches_oversized_message_alone():
-    """A message larger than the byte limit travels alone (SQS, not the splitter, rejects it)."""
-    small_before, small_after = _message(0), _message(2)
-    oversized = _message(1, size=MAX_BATCH_BYTES + KIB)
-
-    batches = split_batches([small_before, oversized, small_after])
-
-    assert batches == [[small_before], [oversized], [small_after]]
+def test_fits_in_batch_empty_request_takes_an_oversized_message():
+    """A message larger than the byte limit travels alone (SQS, not the batching, rejects it)."""
+    assert fits_in_batch(entries=0, size=0, message=_message(1, size=MAX_BATCH_BYTES + KIB))
 
 
 def test_outgoing_message_size_counts_utf8_bytes():
@@ -98,13 +62,13 @@ def test_outgoing_message_size_counts_utf8_bytes():
     assert message.size == 3
 
 
-def test_split_batches_counts_multibyte_characters_as_bytes():
+def test_fits_in_batch_counts_multibyte_characters_as_bytes():
     """Two bodies of 50,000 '▲' (150,000 bytes each) cannot share one 256 KiB request."""
-    messages = [
+    first, second = (
         OutgoingMessage(body="▲" * 50_000, group_id="analytics", deduplication_id=f"d{n}") for n in range(2)
-    ]
+    )
 
-    assert _sizes(split_batches(messages)) == [1, 1]
+    assert not fits_in_batch(entries=1, size=first.size, message=second)
 
 
 # --- QueueSender.send_batch -------------------------------------------------------------------

@@ -23,7 +23,7 @@ from cv_analytics.aws.week_reader import (
     items_as_sent,
 )
 from cv_analytics.records import AnalyticsRecord, derive
-from cv_analytics.resources import WEEK_INDEX
+from cv_analytics.resources import week_index
 from cv_analytics.weeks import IsoWeek
 
 WEEK = IsoWeek(2025, 47)
@@ -150,7 +150,7 @@ def _query_request(week: IsoWeek, attributes: tuple[str, ...], **extra: Any) -> 
     names = {f"#a{number}": name for number, name in enumerate(attributes)}
     return {
         "TableName": "analytics",
-        "IndexName": WEEK_INDEX,
+        "IndexName": week_index(),
         "KeyConditionExpression": "#week = :week",
         "ProjectionExpression": ", ".join(names),
         "ExpressionAttributeNames": {"#week": "week", **names},

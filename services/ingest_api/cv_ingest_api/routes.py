@@ -135,11 +135,9 @@ def _event_errors(exc: InvalidEvent) -> list[dict[str, Any]]:
 
 def _message(event: Any, original: dict[str, Any]) -> OutgoingMessage:
     # The event is forwarded exactly as the caller sent it; validation only vouches for it.
-    # One group per requestId: a query and its response stay in order, different
-    # requests are processed in parallel, and a stuck message holds up only its own request.
     return OutgoingMessage(
         body=json.dumps(original, ensure_ascii=False, separators=(",", ":")),
-        group_id=event.requestId,
+        group_id=event.message_group_id,
         deduplication_id=event.deduplication_id,
     )
 

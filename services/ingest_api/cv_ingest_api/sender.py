@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cv_analytics.aws.sqs import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, QueueSender, message_problem
+from cv_analytics.aws.sqs import MAX_BATCH_ENTRIES, EntryFailure, QueueSender, fits_in_batch, message_problem
 from cv_ingest_api.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -205,8 +205,7 @@ class OutboxSender:
                 alone = row.id in self._alone
                 if current and (
                     alone
-                    or len(current) == MAX_BATCH_ENTRIES
-                    or current_bytes + row.message.size > MAX_BATCH_BYTES
+                    or not fits_in_batch(entries=len(current), size=current_bytes, message=row.message)
                     or current[0].id in self._alone
                 ):
                     busy.update(r.message.group_id for r in current)
@@ -270,7 +269,7 @@ class OutboxSender:
             return
         self._settle(batch, failures)
 
-    def _settle(self, batch: list[OutboxRow], failures: list[Any]) -> None:
+    def _settle(self, batch: list[OutboxRow], failures: list[EntryFailure]) -> None:
         by_message = {id(row.message): row for row in batch}
         refused = {id(failure.message) for failure in failures}
         sent = [row.id for row in batch if id(row.message) not in refused]

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from cv_analytics.events import MAX_SESSION_ID_CHARS, QueryEvent, ResponseEvent
 from cv_analytics.records import AnalyticsRecord, RecordUpdate, expires_at
-from cv_analytics.resources import WEEK_INDEX
+from cv_analytics.resources import week_index
 from cv_analytics.weeks import IsoWeek
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class AnalyticsStore:
         paginator = self._client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self._table,
-            IndexName=WEEK_INDEX,
+            IndexName=week_index(),
             KeyConditionExpression="#week = :week",
             ExpressionAttributeNames={"#week": "week"},
             ExpressionAttributeValues={":week": to_attribute(week)},

@@ -52,21 +52,11 @@ class EntryFailure:
     reason: str
 
 
-def split_batches(messages: Sequence[OutgoingMessage]) -> list[list[OutgoingMessage]]:
-    """Group messages into SendMessageBatch-sized chunks, by count and by bytes."""
-    batches: list[list[OutgoingMessage]] = []
-    current: list[OutgoingMessage] = []
-    current_bytes = 0
-    for message in messages:
-        too_big = current_bytes + message.size > MAX_BATCH_BYTES
-        if current and (len(current) == MAX_BATCH_ENTRIES or too_big):
-            batches.append(current)
-            current, current_bytes = [], 0
-        current.append(message)
-        current_bytes += message.size
-    if current:
-        batches.append(current)
-    return batches
+def fits_in_batch(*, entries: int, size: int, message: OutgoingMessage) -> bool:
+    """Whether ``message`` may join a SendMessageBatch request that already holds ``entries``
+    messages of ``size`` bytes in all. An empty request takes any message: SQS, not the
+    batching, refuses one that is too big."""
+    return entries == 0 or (entries < MAX_BATCH_ENTRIES and size + message.size <= MAX_BATCH_BYTES)
 
 
 def _sqs_client(client: SQSClient | None) -> SQSClient:

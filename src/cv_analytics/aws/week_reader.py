@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cv_analytics.aggregation import ComparisonTally, WeeklySummary, WeekTally
 from cv_analytics.records import Status
-from cv_analytics.resources import WEEK_INDEX
+from cv_analytics.resources import week_index
 from cv_analytics.weeks import IsoWeek
 
 if TYPE_CHECKING:
@@ -60,11 +60,11 @@ class WeekReader:
     """
 
     def __init__(
-        self, *, client: DynamoDBClient | None = None, table_name: str, index_name: str = WEEK_INDEX
+        self, *, client: DynamoDBClient | None = None, table_name: str, index_name: str | None = None
     ) -> None:
         self._dynamodb = None if client is None else _parsing_items_as_sent(client)
         self._table = table_name
-        self._index = index_name
+        self._index = index_name or week_index()
 
     @property
     def _client(self) -> DynamoDBClient:
