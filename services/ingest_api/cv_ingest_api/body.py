@@ -1,9 +1,13 @@
-"""Strict JSON for the request body: what ``json.loads`` lets through but the pipeline cannot carry.
+"""The request body of ``POST /v1/events``: read within its size limit, decoded as strict
+JSON, checked against the event contract. FastAPI carries every refusal (HTTPException
+for 413 and 415, RequestValidationError for 422), declared once as dependencies.
 
-Each problem becomes a pydantic-style error (``loc``/``msg``/``type``) naming where it is,
-so the API answers 422 instead of failing later: text that is not UTF-8, NaN and
-Infinity, numbers too large to store, nesting deeper than any real event, and strings SQS
-or DynamoDB refuse (lone surrogates, the non-characters U+FFFE and U+FFFF).
+The body is read here rather than by FastAPI's own body parsing because it is forwarded
+as the caller sent it, and because ``json.loads`` lets through what the pipeline cannot
+carry. Each such problem becomes a pydantic-style error (``loc``/``msg``/``type``) naming
+where it is, so the API answers 422 instead of failing later: text that is not UTF-8, NaN
+and Infinity, numbers too large to store, nesting deeper than any real event, and strings
+SQS or DynamoDB refuse (lone surrogates, the non-characters U+FFFE and U+FFFF).
 """
 
 from __future__ import annotations
@@ -11,7 +15,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+
+from cv_analytics.events import InvalidEvent, QueryEvent, ResponseEvent, parse_events
+from cv_ingest_api.settings import MAX_BODY_BYTES
 
 # A DynamoDB number has at most 38 significant digits; an epoch-ms timestamp has 13.
 MAX_INTEGER_DIGITS = 38
@@ -92,4 +102,65 @@ def _printable(loc: list[str | int]) -> list[str | int]:
     """A key holding a lone surrogate cannot go into a JSON answer either."""
     return [
         part.encode("utf-8", "backslashreplace").decode() if isinstance(part, str) else part for part in loc
+    ]
+
+
+async def strict_json(request: Request) -> Any:
+    """The request body, read within the size limit and decoded as strict JSON.
+
+    FastAPI carries each refusal: 415 and 413 as HTTPException, undecodable text as
+    RequestValidationError (422, ``loc`` naming the spot)."""
+    _require_identity_encoding(request)
+    body = await _read_limited(request)
+    try:
+        return parse_json(body)
+    except InvalidBody as exc:
+        raise RequestValidationError(exc.errors) from exc
+
+
+JsonBody = Annotated[Any, Depends(strict_json)]
+
+
+async def valid_events(payload: JsonBody) -> list[QueryEvent | ResponseEvent]:
+    """The body's events, each checked against the event contract (422 naming the field)."""
+    try:
+        return parse_events(payload)
+    except InvalidEvent as exc:
+        raise RequestValidationError(_event_errors(exc)) from exc
+
+
+EventsBody = Annotated[list[QueryEvent | ResponseEvent], Depends(valid_events)]
+
+
+def _require_identity_encoding(request: Request) -> None:
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Encoding {encoding!r} is not supported; send identity",
+        )
+
+
+async def _read_limited(request: Request) -> bytes:
+    too_large = HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    return bytes(body)
+
+
+def _event_errors(exc: InvalidEvent) -> list[dict[str, Any]]:
+    """The contract's errors in FastAPI's shape (under ``body``), without echoing the input."""
+    if not exc.errors:
+        return [{"loc": ["body"], "msg": exc.reason, "type": "value_error"}]
+    return [
+        {"loc": ["body", *error["loc"]], "msg": str(error["msg"]), "type": str(error["type"])}
+        for error in exc.errors
     ]

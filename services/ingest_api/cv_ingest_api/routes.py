@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter
 
 from cv_analytics.aws.sqs import OutgoingMessage
-from cv_analytics.events import MAX_EVENTS_PER_REQUEST, AnalyticsEvent, InvalidEvent, parse_events
-from cv_ingest_api.body import InvalidBody, parse_json
+from cv_analytics.events import MAX_EVENTS_PER_REQUEST, AnalyticsEvent, QueryEvent, ResponseEvent
+from cv_ingest_api.body import EventsBody, JsonBody
 from cv_ingest_api.deps import ApiKeyDep, SenderDep
 from cv_ingest_api.outbox import OutboxFull
 from cv_ingest_api.settings import MAX_BODY_BYTES
@@ -76,18 +75,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST_BODY}}}
     },
 )
-async def ingest_events(request: Request, sender: SenderDep) -> Accepted:
+async def ingest_events(payload: JsonBody, events: EventsBody, sender: SenderDep) -> Accepted:
     """Accept one worker event or a list of up to 100. They are on disk before the 202,
     and reach SQS in the background."""
-    _require_identity_encoding(request)
-    body = await _read_limited(request)
-    try:
-        payload = parse_json(body)
-        events = parse_events(payload)
-    except InvalidBody as exc:
-        raise RequestValidationError(exc.errors) from exc
-    except InvalidEvent as exc:
-        raise RequestValidationError(_event_errors(exc)) from exc
     originals = payload if isinstance(payload, list) else [payload]
     messages = [_message(event, original) for event, original in zip(events, originals, strict=True)]
     try:
@@ -100,40 +90,7 @@ async def ingest_events(request: Request, sender: SenderDep) -> Accepted:
     return Accepted(accepted=len(messages))
 
 
-def _require_identity_encoding(request: Request) -> None:
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"Content-Encoding {encoding!r} is not supported; send identity",
-        )
-
-
-async def _read_limited(request: Request) -> bytes:
-    too_large = HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes"
-    )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
-    return bytes(body)
-
-
-def _event_errors(exc: InvalidEvent) -> list[dict[str, Any]]:
-    if not exc.errors:
-        return [{"loc": ["body"], "msg": exc.reason, "type": "value_error"}]
-    return [
-        {"loc": ["body", *error["loc"]], "msg": str(error["msg"]), "type": str(error["type"])}
-        for error in exc.errors
-    ]
-
-
-def _message(event: Any, original: dict[str, Any]) -> OutgoingMessage:
+def _message(event: QueryEvent | ResponseEvent, original: dict[str, Any]) -> OutgoingMessage:
     # The event is forwarded exactly as the caller sent it; validation only vouches for it.
     return OutgoingMessage(
         body=json.dumps(original, ensure_ascii=False, separators=(",", ":")),
