@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
-from fastapi import FastAPI
 
 from cv_analytics.aws.clients import aws_client
 from cv_analytics.embedded import EmbeddedAws, ensure_port_free, wait_until_ready
@@ -23,6 +22,7 @@ from cv_analytics.runner.service import EventSources
 from cv_analytics_cli.functions import in_process_invokers
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from mypy_boto3_sqs import SQSClient
 
 log = logging.getLogger(__name__)
