@@ -22,7 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.containers.container_files import (
+from tests.support.dockerfiles import (
     DockerIgnore,
     context_files,
     copies,

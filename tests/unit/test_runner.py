@@ -26,7 +26,7 @@ from cv_analytics.runner.schedule import (
     scheduled_event,
 )
 from cv_analytics.runner.sqs_source import failed_ids, sqs_record
-from tests.helpers import load_event
+from tests.support.events import load_event
 
 WEEKLY = "cron(0 7 ? * MON *)"
 RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/cv-analytics-weekly-report"
