@@ -29,6 +29,17 @@ def test_ensure_port_free_free_port_passes():
         again.bind(("127.0.0.1", port))
 
 
+def test_ensure_port_free_time_wait_connections_pass():
+    """A port whose last server closed its connections first (TIME_WAIT, as after a crash) is free."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: its end of the connection enters TIME_WAIT
+        client.close()
+    ensure_port_free("127.0.0.1", port, hint="unused")
+
+
 def test_ensure_emulator_installed_missing_package_names_the_extra():
     """Without the emulator's package the error says which extra installs it, and the alternative."""
     with pytest.raises(EmulatorMissing, match=r"pip install 'cv-analytics\[local\]'.*AWS_ENDPOINT_URL"):
