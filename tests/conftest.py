@@ -8,7 +8,6 @@ from ``LOCALSTACK_IMAGE``). The test bodies are the same for both.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,17 +19,12 @@ from cv_analytics.aws.clients import aws_client
 from cv_analytics.provisioning import ProvisionedResources, provision
 from cv_analytics.resources import ResourceSpec, load_resources
 from cv_analytics.settings import ResourceNames
+from tests.support.network import free_port
+from tests.support.stack import REGION
 
 BACKEND = os.environ.get("CV_ANALYTICS_TEST_BACKEND", "moto")
 LOCALSTACK_IMAGE = os.environ.get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
 _DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _moto_endpoint() -> Iterator[str]:
@@ -42,7 +36,7 @@ def _moto_endpoint() -> Iterator[str]:
 
 
 def _localstack_endpoint() -> Iterator[str]:
-    from tests.docker_support import require_docker_image
+    from tests.support.docker_daemon import require_docker_image
 
     require_docker_image(LOCALSTACK_IMAGE)
     try:

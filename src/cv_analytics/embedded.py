@@ -8,6 +8,7 @@ most of each request, and in the parent's interpreter it starved the API and the
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -41,6 +42,7 @@ class EmbeddedAws:
         return self._process.pid if self._process is not None else None
 
     def start(self, *, ready_timeout: float = 30.0) -> str:
+        ensure_emulator_installed()
         ensure_port_free(
             self.host,
             self.port,
@@ -79,6 +81,20 @@ class EmbeddedAws:
 
 class PortInUse(RuntimeError):
     pass
+
+
+class EmulatorMissing(RuntimeError):
+    pass
+
+
+def ensure_emulator_installed(module: str = "moto") -> None:
+    """Fail with what to install, instead of a dead child process, when moto is absent: it
+    comes with the `local` extra, which the images (run against LocalStack or AWS) leave out."""
+    if importlib.util.find_spec(module) is None:
+        raise EmulatorMissing(
+            f"the embedded AWS emulator needs {module}, which is not installed: "
+            "pip install 'cv-analytics[local]', or set AWS_ENDPOINT_URL to LocalStack or AWS"
+        )
 
 
 def ensure_port_free(host: str, port: int, *, hint: str) -> None:

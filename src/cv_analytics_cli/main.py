@@ -76,14 +76,14 @@ def provision() -> None:
 )
 def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool, state_dir: Path) -> None:
     """Run the whole pipeline here: AWS emulator (unless AWS_ENDPOINT_URL is set), API, runner."""
-    from cv_analytics.embedded import PortInUse
+    from cv_analytics.embedded import EmulatorMissing, PortInUse
     from cv_analytics_cli.local import LocalPipeline
 
     pipeline = LocalPipeline(api_port=api_port, aws_port=aws_port, state_dir=state_dir)
     try:
         try:
             pipeline.start()
-        except PortInUse as exc:
+        except (PortInUse, EmulatorMissing) as exc:
             raise click.ClickException(str(exc)) from exc
         _print_running(pipeline)
         if with_demo:

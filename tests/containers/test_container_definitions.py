@@ -22,7 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.containers.container_files import (
+from tests.support.dockerfiles import (
     DockerIgnore,
     context_files,
     copies,
@@ -41,6 +41,7 @@ DOCKERFILES = {
     "processor": REPO / "services/processor/Dockerfile",
     "reporter": REPO / "services/reporter/Dockerfile",
 }
+IMAGES = tuple(DOCKERFILES)
 # What each image's base must look like: a dated Lambda tag, a patch-level slim Python.
 BASE_TAGS = {
     "ingest_api": ("python", r"3\.12\.\d+-slim(-[a-z]+)?"),
@@ -50,7 +51,8 @@ BASE_TAGS = {
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 # The base Lambda image sets LAMBDA_TASK_ROOT; handlers are imported from there.
 LAMBDA_VARIABLES = {"LAMBDA_TASK_ROOT": "/var/task"}
-# The environment markers of the Lambda image (Amazon Linux, CPython 3.12).
+# The environment markers of the Lambda images (Amazon Linux, CPython 3.12); the kit image
+# (Debian, CPython 3.12) has the same.
 LAMBDA_MARKERS = {
     "python_version": "3.12",
     "python_full_version": "3.12.0",
@@ -65,6 +67,8 @@ LAMBDA_MARKERS = {
 # Where the kit image's venv (python:3.12) holds the installed packages.
 KIT_SITE_PACKAGES = "/opt/venv/lib/python3.12/site-packages"
 KIT_ONLY_PACKAGES = {"fastapi", "uvicorn", "moto", "click", "pyawscron", "httpx", "starlette"}
+# moto[server] and what only it brings: the embedded emulator, which no image needs.
+EMULATOR_PACKAGES = {"moto", "flask", "flask-cors", "werkzeug", "responses", "xmltodict"}
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -117,10 +121,10 @@ def lambda_handler(function: str) -> tuple[str, str]:
     return module, attribute
 
 
-def pinned(function: str) -> dict[str, str]:
-    """The ``name==version`` pins of a function's requirements.txt, by canonical name."""
+def pinned(image: str) -> dict[str, str]:
+    """The ``name==version`` pins of an image's requirements.txt, by canonical name."""
     pins: dict[str, str] = {}
-    for line in (REPO / f"services/{function}/requirements.txt").read_text().splitlines():
+    for line in (REPO / f"services/{image}/requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             requirement = Requirement(line)
@@ -556,11 +560,11 @@ def test_lambda_image_handler_imports_from_copied_files(
     assert any(f.startswith(str(task_root / module.split(".")[0])) for f in loaded)
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_lambda_requirements_match_tested_versions(function: str) -> None:
+@pytest.mark.parametrize("image", IMAGES)
+def test_image_requirements_match_tested_versions(image: str) -> None:
     """Each pin is the version installed here, so the image runs what the tests ran."""
     drift = {}
-    for name, version in pinned(function).items():
+    for name, version in pinned(image).items():
         try:
             installed = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -570,10 +574,10 @@ def test_lambda_requirements_match_tested_versions(function: str) -> None:
     assert drift == {}
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_lambda_requirements_pin_their_whole_closure(function: str) -> None:
+@pytest.mark.parametrize("image", IMAGES)
+def test_image_requirements_pin_their_whole_closure(image: str) -> None:
     """Every dependency of a pinned package is pinned too, at a version it accepts."""
-    pins, problems = pinned(function), []
+    pins, problems = pinned(image), []
     for name in pins:
         for raw in metadata.distribution(name).requires or ():
             requirement = Requirement(raw)
@@ -587,11 +591,11 @@ def test_lambda_requirements_pin_their_whole_closure(function: str) -> None:
     assert problems == []
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_lambda_requirements_satisfy_pyproject_bounds(function: str) -> None:
+@pytest.mark.parametrize("image", IMAGES)
+def test_image_requirements_satisfy_pyproject_bounds(image: str) -> None:
     """Pins of packages the project depends on sit within pyproject.toml's ranges."""
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    pins = pinned(function)
+    pins = pinned(image)
     for requirement in map(Requirement, declared):
         version = pins.get(canonicalize_name(requirement.name))
         if version is not None:
@@ -602,6 +606,34 @@ def test_lambda_requirements_satisfy_pyproject_bounds(function: str) -> None:
 def test_lambda_requirements_exclude_kit_only_packages(function: str) -> None:
     """The function images ship none of the web, CLI or emulator packages."""
     assert set(pinned(function)) & KIT_ONLY_PACKAGES == set()
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_image_requirements_exclude_the_embedded_emulator(image: str) -> None:
+    """No image, the kit included, installs moto or what only moto's server needs."""
+    assert set(pinned(image)) & EMULATOR_PACKAGES == set()
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_image_dependency_stage_installs_its_requirements_file(image: str) -> None:
+    """Each image's dependency stage installs exactly its pinned requirements.txt, and nothing
+    else from the index (the kit's own wheel goes in with --no-deps)."""
+    *earlier, _ = parse_dockerfile(DOCKERFILES[image]).stages
+    stage = earlier[-1]
+    sources = {source for copy in copies(stage) for source in copy.sources}
+    assert f"services/{image}/requirements.txt" in sources
+    installs = [run for run in stage.all("RUN") if "pip install" in run]
+    assert any("--requirement /tmp/requirements.txt" in run for run in installs), installs
+    assert all("--requirement /tmp/requirements.txt" in run or "--no-deps" in run for run in installs)
+
+
+def test_pyproject_keeps_moto_in_the_local_extra_only() -> None:
+    """The kit's own dependencies leave moto out; the `local` extra (the embedded emulator) has it."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    base = {canonicalize_name(Requirement(raw).name) for raw in project["dependencies"]}
+    local = {canonicalize_name(Requirement(raw).name) for raw in project["optional-dependencies"]["local"]}
+    assert "moto" not in base
+    assert "moto" in local
 
 
 @pytest.mark.parametrize("image", DOCKERFILES)

@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cv_analytics.embedded import wait_until_ready
+from cv_analytics.testing.fake_sqs import FakeSqs
+from cv_analytics.testing.fault_proxy import FaultProxy
 from cv_ingest_api.app import create_app
 from cv_ingest_api.settings import IngestSettings
-from tests.conftest import free_port
-from tests.faults.fake_sqs import FakeSqs
-from tests.faults.proxy import FaultProxy
-from tests.faults.support import proxy_for
+from tests.support.faults import proxy_for
+from tests.support.network import free_port
 
 API_KEY = "fault-test-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

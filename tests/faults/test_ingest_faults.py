@@ -13,9 +13,8 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import free_port
-from tests.faults.proxy import Mode
-from tests.faults.support import (
+from cv_analytics.testing.fault_proxy import Mode
+from tests.support.faults import (
     Service,
     child_environment,
     direct_client,
@@ -24,6 +23,7 @@ from tests.faults.support import (
     uvicorn_command,
     wait_until,
 )
+from tests.support.network import free_port
 
 
 def _rows(path) -> int:

@@ -17,11 +17,11 @@ from cv_analytics.aws.clients import aws_client
 from cv_analytics.aws.ses import SEND_ONCE
 from cv_analytics.mailbox import fetch_emails
 from cv_analytics.runner.invokers import InProcessInvoker, InvocationError
+from cv_analytics.testing.fault_proxy import FaultProxy, Mode
 from cv_analytics.weeks import IsoWeek
 from cv_reporter.handler import lambda_handler
 from cv_reporter.send_log import SendLog, SendStatus
-from tests.faults.proxy import FaultProxy, Mode
-from tests.faults.support import proxy_for
+from tests.support.faults import proxy_for
 
 WEEK = IsoWeek(2025, 47)
 

@@ -10,7 +10,7 @@ import textwrap
 import time
 
 from cv_analytics.embedded import EmbeddedAws
-from tests.conftest import free_port
+from tests.support.network import free_port
 
 _PARENT = textwrap.dedent(
     """

@@ -16,8 +16,9 @@ from cv_analytics.runner.schedule import ScheduleSource
 from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.local import LocalPipeline
 from cv_reporter.handler import lambda_handler as reporter_handler
-from tests.conftest import free_port
-from tests.functional.support import query_event, queue_depth, record_item, response_event, send_raw
+from tests.support.events import query_event, response_event
+from tests.support.network import free_port
+from tests.support.stack import queue_depth, record_item, send_raw
 
 WEEK = IsoWeek(2025, 47)
 

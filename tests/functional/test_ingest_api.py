@@ -13,23 +13,9 @@ from fastapi.testclient import TestClient
 from cv_analytics.aws.sqs import QueueSender
 from cv_ingest_api.app import build_sender, create_app
 from cv_ingest_api.settings import IngestSettings
-from tests.functional.support import query_event, queue_depth, queue_messages, response_event
-
-QUERY_AT = 1_763_980_000_000
-API_KEY = "test-key-0123456789"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-
-
-def _wait_for_messages(stack, count: int, *, timeout: float = 10.0) -> list[dict]:
-    """Take messages off the queue (deleting them, so later ones in a FIFO group show)."""
-    seen: dict[str, dict] = {}
-    deadline = time.monotonic() + timeout
-    sqs = stack.client("sqs")
-    while len(seen) < count and time.monotonic() < deadline:
-        for message in queue_messages(stack, stack.resources.queue_url, wait=1):
-            seen[message["MessageId"]] = message
-            sqs.delete_message(QueueUrl=stack.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return list(seen.values())
+from tests.support.events import QUERY_AT, query_event, response_event
+from tests.support.ingest import API_KEY, AUTH
+from tests.support.stack import queue_depth, wait_for_messages
 
 
 def _wait_until(condition, *, timeout: float, what: str) -> None:
@@ -57,7 +43,7 @@ def test_ingest_single_event_reaches_queue_unchanged(stack, client):
     response = client.post("/v1/events", json=event)
     assert response.status_code == 202
     assert response.json() == {"accepted": 1}
-    [message] = _wait_for_messages(stack, 1)
+    [message] = wait_for_messages(stack, 1)
     assert json.loads(message["Body"]) == event
     assert message["Attributes"]["MessageGroupId"] == rid
     assert message["Attributes"]["MessageDeduplicationId"] == f"{rid}-query-{QUERY_AT}"
@@ -71,7 +57,7 @@ def test_ingest_list_of_events_all_reach_queue(stack, client):
         events += [query_event(rid, timestamp=QUERY_AT), response_event(rid, timestamp=QUERY_AT + 9)]
     response = client.post("/v1/events", json=events)
     assert response.json() == {"accepted": 24}
-    bodies = {m["Body"] for m in _wait_for_messages(stack, 24, timeout=20)}
+    bodies = {m["Body"] for m in wait_for_messages(stack, 24, timeout=20)}
     assert len(bodies) == 24
 
 
@@ -154,7 +140,7 @@ def test_ingest_answers_before_sqs_call_completes(stack, settings):
         assert response.status_code == 202
         assert queue_depth(stack, stack.resources.queue_url) == 0
         gate.set()
-        assert len(_wait_for_messages(stack, 1)) == 1
+        assert len(wait_for_messages(stack, 1)) == 1
 
 
 def test_ingest_shutdown_flushes_pending_events(stack, settings):
@@ -165,7 +151,7 @@ def test_ingest_shutdown_flushes_pending_events(stack, settings):
             client.post("/v1/events", json=query_event(str(uuid.uuid4()), timestamp=QUERY_AT))
         sender = client.app.state.sender
     assert sender.state.sent == 3 and sender.outbox.pending == 0
-    assert len(_wait_for_messages(stack, 3)) == 3
+    assert len(wait_for_messages(stack, 3)) == 3
 
 
 def test_ingest_full_outbox_is_503_and_accepts_nothing(stack, settings):
@@ -219,5 +205,5 @@ def test_ingest_restart_sends_what_the_last_run_left(stack, settings):
     leftover.add([OutgoingMessage(body=body, group_id=rid, deduplication_id=f"{rid}-query-{QUERY_AT}")])
     leftover.close()
     with TestClient(create_app(settings), headers=AUTH):
-        [message] = _wait_for_messages(stack, 1)
+        [message] = wait_for_messages(stack, 1)
     assert message["Body"] == body

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from cv_ingest_api.app import create_app
 from cv_ingest_api.settings import IngestSettings
-from tests.functional.support import query_event
-from tests.functional.test_ingest_api import API_KEY, AUTH, QUERY_AT, _wait_for_messages
+from tests.support.events import QUERY_AT, query_event
+from tests.support.ingest import API_KEY, AUTH
+from tests.support.stack import wait_for_messages
 
 
 @pytest.fixture
@@ -148,7 +149,7 @@ def test_ingest_later_events_arrive_after_a_lone_surrogate(stack, client):
     _post_raw(client, body)
     good = _event()
     assert client.post("/v1/events", json=good).status_code == 202
-    [message] = _wait_for_messages(stack, 1)
+    [message] = wait_for_messages(stack, 1)
     assert json.loads(message["Body"]) == good
     assert client.get("/healthz").status_code == 200
 

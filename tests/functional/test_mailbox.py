@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from cv_analytics.aws.ses import OutgoingEmail
 from cv_analytics.embedded import wait_until_ready
 from cv_analytics_cli.main import main as cli
-from tests.conftest import REGION, free_port
+from tests.support.network import free_port
+from tests.support.stack import REGION
 
 MESSAGES = 2_000
 SENDER, RECIPIENT = "reports@mailbox.example.com", "owner@mailbox.example.com"

@@ -18,18 +18,16 @@ from cv_analytics.records import record_update, with_read_fields
 from cv_analytics.resources import load_resources
 from cv_analytics.runner.invokers import LocalLambdaContext
 from cv_analytics.weeks import IsoWeek
-from tests.functional.support import (
+from tests.support.events import load_event, query_event, response_event
+from tests.support.stack import (
     drain,
     processor_source,
-    query_event,
     queue_depth,
     queue_messages,
     raw_items,
     record_item,
-    response_event,
     send_raw,
 )
-from tests.helpers import load_event
 
 QUERY_AT = 1_763_980_000_000  # 2025-11-24 (a Monday) 10:26:40 UTC, ISO week 2025-W48
 

@@ -23,8 +23,7 @@ from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.main import main as cli
 from cv_reporter.handler import lambda_handler
 from cv_reporter.send_log import SendLog, SendStatus
-from tests.functional.support import query_event, response_event
-from tests.helpers import load_event
+from tests.support.events import load_event, query_event, response_event
 
 WEEK = IsoWeek(2025, 47)
 PREVIOUS = WEEK.previous()

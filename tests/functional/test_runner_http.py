@@ -13,15 +13,9 @@ import pytest
 from cv_analytics.runner.invokers import RIE_INVOKE_PATH, HttpInvoker, InvocationError, LocalLambdaContext
 from cv_analytics.runner.service import wait_for_function
 from cv_processor.handler import lambda_handler as processor_handler
-from tests.conftest import free_port
-from tests.functional.support import (
-    drain,
-    processor_source,
-    query_event,
-    record_item,
-    response_event,
-    send_raw,
-)
+from tests.support.events import query_event, response_event
+from tests.support.network import free_port
+from tests.support.stack import drain, processor_source, record_item, send_raw
 
 QUERY_AT = 1_763_980_000_000
 

@@ -11,7 +11,7 @@ from cv_analytics.aws.week_reader import WeekReader
 from cv_analytics.events import parse_event
 from cv_analytics.records import derive, record_update
 from cv_analytics.weeks import IsoWeek
-from tests.functional.support import query_event, response_event
+from tests.support.events import query_event, response_event
 
 WEEK = IsoWeek(2025, 47)
 PREVIOUS = WEEK.previous()

@@ -14,7 +14,7 @@ import pytest
 
 from cv_processor.settings import ProcessorSettings
 from cv_reporter.settings import ReporterSettings
-from tests.infra.conftest import TERRAFORM_DIR, Ref, TerraformModule
+from tests.support.terraform import TERRAFORM_DIR, Ref, TerraformModule
 
 # Set by Terraform for the Lambda runtime libraries, not read by the settings classes.
 RUNTIME_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}

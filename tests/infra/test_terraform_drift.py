@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cv_analytics.resources import ResourceSpec, TableSpec, load_resources
-from tests.infra.conftest import TERRAFORM_DIR, Ref, TerraformModule, UnsupportedExpression
+from tests.support.terraform import TERRAFORM_DIR, Ref, TerraformModule, UnsupportedExpression
 
 QUEUE = "aws_sqs_queue.queue"
 DLQ = "aws_sqs_queue.dlq"

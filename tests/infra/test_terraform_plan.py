@@ -19,8 +19,8 @@ import pytest
 
 from cv_analytics.embedded import EmbeddedAws
 from cv_analytics.resources import load_resources
-from tests.conftest import free_port
-from tests.infra.conftest import TERRAFORM_DIR
+from tests.support.network import free_port
+from tests.support.terraform import TERRAFORM_DIR
 
 SPEC = load_resources()
 VARIABLES = {

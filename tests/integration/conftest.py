@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.docker_support import docker_client, require_docker_image, unavailable
-from tests.integration.support import (
+from tests.support.containers import (
     DUMMY_CREDENTIALS,
     IDENTIFIED_EMULATORS,
     LOCALSTACK_IMAGE,
@@ -28,6 +27,7 @@ from tests.integration.support import (
     identify_aws_emulator,
     require_base_images,
 )
+from tests.support.docker_daemon import docker_client, require_docker_image, unavailable
 
 LOCALSTACK_SERVICES = ("sqs", "dynamodb", "events", "ses")
 

@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.support import REPO, RIE_PATH, free_port, require_base_images, wait_for
-from tests.integration.test_compose_smoke import PORT_VARIABLES, ComposeStack, _environment, compose_command
+from tests.support.compose import PORT_VARIABLES, ComposeStack, compose_command, compose_environment
+from tests.support.containers import REPO, RIE_PATH, require_base_images, wait_for
+from tests.support.network import free_port
 
 pytestmark = [pytest.mark.requires_docker, pytest.mark.timeout(900)]
 
@@ -52,7 +53,7 @@ def watched(docker: Any, tmp_path: Path) -> Iterator[tuple[ComposeStack, Path]]:
         "-p",
         f"cv-analytics-watch-{uuid.uuid4().hex[:8]}",
     ]
-    stack = ComposeStack(command, _environment(ports), ports)
+    stack = ComposeStack(command, compose_environment(ports), ports)
     log = (tmp_path / "watch.log").open("w")
     watch = subprocess.Popen(
         [*command, "watch", "processor"], env=stack.env, stdout=log, stderr=subprocess.STDOUT

@@ -13,9 +13,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.docker_support import require_docker_image
-from tests.integration.emulator_probe import REPORT_VARIABLE
-from tests.integration.support import IDENTIFIED_EMULATORS, LOCALSTACK_IMAGE, REPO, EmulatorIdentity
+from tests.support.containers import IDENTIFIED_EMULATORS, LOCALSTACK_IMAGE, REPO, EmulatorIdentity
+from tests.support.docker_daemon import require_docker_image
+from tests.support.emulator_probe import REPORT_VARIABLE
 
 pytestmark = [pytest.mark.requires_docker, pytest.mark.timeout(1800)]
 
@@ -36,7 +36,7 @@ def test_functional_suite_passes_on_localstack(docker: Any, tmp_path: Path) -> N
             "-p",
             "no:cacheprovider",
             "-p",
-            "tests.integration.emulator_probe",
+            "tests.support.emulator_probe",
             f"--junitxml={report}",
         ],
         cwd=REPO,

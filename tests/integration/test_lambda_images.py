@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import load_event
-from tests.integration.support import RECIPIENT, function_error, invoke, wait_for
+from tests.support.containers import RECIPIENT, function_error, invoke, wait_for
+from tests.support.events import load_event
 
 pytestmark = [pytest.mark.requires_docker, pytest.mark.timeout(900)]
 

@@ -26,7 +26,7 @@ from cv_analytics.aggregation import (
 )
 from cv_analytics.records import ANONYMOUS_SESSION, AnalyticsRecord, Status
 from cv_analytics.weeks import IsoWeek
-from tests.helpers import make_record
+from tests.support.events import make_record
 
 WEEK = IsoWeek(2025, 47)
 PREVIOUS_WEEK = WEEK.previous()

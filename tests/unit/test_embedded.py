@@ -1,4 +1,4 @@
-"""Port checks done before starting the embedded emulator or the API."""
+"""Checks done before starting the embedded emulator or the API: its package, free ports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from cv_analytics.embedded import PortInUse, ensure_port_free
+from cv_analytics.embedded import EmulatorMissing, PortInUse, ensure_emulator_installed, ensure_port_free
 
 
 def test_ensure_port_free_taken_port_names_port_and_hint():
@@ -27,3 +27,25 @@ def test_ensure_port_free_free_port_passes():
     ensure_port_free("127.0.0.1", port, hint="unused")
     with socket.socket() as again:
         again.bind(("127.0.0.1", port))
+
+
+def test_ensure_port_free_time_wait_connections_pass():
+    """A port whose last server closed its connections first (TIME_WAIT, as after a crash) is free."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: its end of the connection enters TIME_WAIT
+        client.close()
+    ensure_port_free("127.0.0.1", port, hint="unused")
+
+
+def test_ensure_emulator_installed_missing_package_names_the_extra():
+    """Without the emulator's package the error says which extra installs it, and the alternative."""
+    with pytest.raises(EmulatorMissing, match=r"pip install 'cv-analytics\[local\]'.*AWS_ENDPOINT_URL"):
+        ensure_emulator_installed("cv_analytics_no_such_emulator")
+
+
+def test_ensure_emulator_installed_present_package_passes():
+    """With moto installed (the test tools include the `local` extra) the check passes."""
+    ensure_emulator_installed()

@@ -27,7 +27,7 @@ from cv_analytics.events import (
     parse_event,
     parse_events,
 )
-from tests.helpers import load_event
+from tests.support.events import load_event
 
 
 def _response(**changes: Any) -> dict[str, Any]:

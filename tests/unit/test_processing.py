@@ -12,7 +12,7 @@ from cv_analytics.aws.sqs import DeadLetter
 from cv_analytics.events import QueryEvent, ResponseEvent
 from cv_analytics.records import RecordUpdate, with_read_fields
 from cv_processor.processing import IncomingMessage, MessageProcessor
-from tests.helpers import load_event
+from tests.support.events import load_event
 
 
 class MemoryRawEvents:

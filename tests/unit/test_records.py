@@ -48,7 +48,7 @@ from cv_analytics.records import (
     response_half,
     with_read_fields,
 )
-from tests.helpers import load_event
+from tests.support.events import load_event
 
 TTL_DAYS = 90
 SUNDAY_LAST_MOMENT_MS = 1763942399900  # Sunday 2025-11-23 23:59:59.900 UTC, in 2025-W47

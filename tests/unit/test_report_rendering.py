@@ -10,7 +10,7 @@ from cv_analytics.aggregation import summarise_week
 from cv_analytics.records import AnalyticsRecord, Status
 from cv_analytics.weeks import IsoWeek
 from cv_reporter.rendering import EmailData, render_weekly_report
-from tests.helpers import make_record
+from tests.support.events import make_record
 
 WEEK = IsoWeek(2025, 47)
 EMPTY_WEEK_SENTENCE = "No chatbot queries were recorded this week"

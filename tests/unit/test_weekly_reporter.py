@@ -18,7 +18,7 @@ from cv_analytics.records import Status
 from cv_analytics.weeks import IsoWeek
 from cv_reporter.reporting import ReportOutcomeUnknown, ReportStatus, WeeklyReporter
 from cv_reporter.send_log import SendRecord, SendStatus, WeekTaken
-from tests.helpers import make_record
+from tests.support.events import make_record
 
 WEEK = IsoWeek(2025, 47)
 NOW = datetime(2025, 11, 24, 7, 0, tzinfo=UTC)

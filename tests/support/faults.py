@@ -1,4 +1,4 @@
-"""Helpers for the fault-injection tests: the proxy in front of the emulator, real subprocesses."""
+"""The fault-injection tier: the proxy in front of an endpoint, real child processes."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 import boto3
 import httpx
 
-from tests.faults.proxy import FaultProxy
-
-QUERY_AT = 1_763_980_000_000
+from cv_analytics.testing.fault_proxy import FaultProxy
+from tests.support.events import QUERY_AT
 
 
 def proxy_for(endpoint: str) -> FaultProxy:

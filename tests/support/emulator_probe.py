@@ -1,6 +1,7 @@
-"""pytest plugin for the functional suite run on LocalStack (test_functional_on_localstack):
-before any test, identify the emulator behind ``aws_endpoint`` and write what it is to the
-file named by CV_ANALYTICS_EMULATOR_REPORT, for the calling test to check and report."""
+"""pytest plugin for the functional suite run on LocalStack (by tests/integration/
+test_functional_on_localstack.py): before any test, identify the emulator behind
+``aws_endpoint`` and write what it is to the file named by CV_ANALYTICS_EMULATOR_REPORT,
+for the calling test to check and report."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support import identify_aws_emulator
+from tests.support.containers import identify_aws_emulator
 
 REPORT_VARIABLE = "CV_ANALYTICS_EMULATOR_REPORT"
 

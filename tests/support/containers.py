@@ -1,11 +1,10 @@
-"""Helpers for the container tier: polling with a deadline, invoking a function's Runtime
-Interface Emulator, and telling which images a build needs."""
+"""The container tier: polling with a deadline, invoking a function's Runtime Interface
+Emulator, telling which images a build needs, and which AWS emulator answers."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.containers.container_files import parse_dockerfile
-from tests.docker_support import require_docker_image
+from tests.support.docker_daemon import require_docker_image
+from tests.support.dockerfiles import parse_dockerfile
 
 REPO = Path(__file__).resolve().parents[2]
 LOCALSTACK_IMAGE = os.environ.get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
@@ -28,12 +27,6 @@ RIE_PATH = "/2015-03-31/functions/function/invocations"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 # Read by the Dockerfiles' dependency stages only (docs/docker.md).
 PIP_BUILD_ARGS = ("PIP_INDEX_URL", "PIP_CA_BUNDLE")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def pullable_reference(reference: str) -> str:

@@ -1,4 +1,5 @@
-"""Helpers for functional tests: talk to the stack's queues and run the processor on them."""
+"""A provisioned stack (the ``stack`` fixture): send to and read its queues and tables, and
+run the processor on them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import uuid
 from typing import Any
 
 from cv_analytics.runner.sqs_source import BatchOutcome, SqsEventSource
-from cv_analytics_cli.functions import in_process_invokers
+
+# Where every test stack lives (the emulators accept any region; one keeps names simple).
+REGION = "us-east-1"
 
 
 def send_raw(stack, body: str | dict[str, Any], *, group: str = "analytics") -> str:
@@ -24,6 +27,9 @@ def send_raw(stack, body: str | dict[str, Any], *, group: str = "analytics") -> 
 
 
 def processor_source(stack, *, invoker=None) -> SqsEventSource:
+    # Imported here: the handlers are wiring, which the conftest importing REGION needs not load.
+    from cv_analytics_cli.functions import in_process_invokers
+
     processor, _ = in_process_invokers()
     return SqsEventSource(
         sqs=stack.client("sqs"),
@@ -91,41 +97,13 @@ def raw_items(stack, request_id: str) -> list[dict[str, Any]]:
     return [from_item(item) for item in items]
 
 
-def query_event(
-    request_id: str,
-    *,
-    timestamp: int,
-    query: str = "Do you have Python experience?",
-    session: str | None = "session-1",
-) -> dict[str, Any]:
-    event = {
-        "eventType": "query",
-        "requestId": request_id,
-        "timestamp": timestamp,
-        "query": query,
-        "metadata": {"userAgent": "Mozilla/5.0", "referer": "https://cv.example.com/"},
-    }
-    if session:
-        event["sessionId"] = session
-    return event
-
-
-def response_event(
-    request_id: str,
-    *,
-    timestamp: int,
-    match_type: str = "full",
-    score: int = 95,
-    sources: list[str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "eventType": "response",
-        "requestId": request_id,
-        "timestamp": timestamp,
-        "matchType": match_type,
-        "matchScore": score,
-        "reasoning": f'Excellent match: "Python" with {score / 100:.2f} similarity',
-        "vectorMatches": 3,
-        "sessionId": "session-1",
-        "metadata": {"matchQuality": score / 100, "sourcesUsed": sources or ["Python"]},
-    }
+def wait_for_messages(stack, count: int, *, timeout: float = 10.0) -> list[dict]:
+    """Take messages off the queue (deleting them, so later ones in a FIFO group show)."""
+    seen: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    sqs = stack.client("sqs")
+    while len(seen) < count and time.monotonic() < deadline:
+        for message in queue_messages(stack, stack.resources.queue_url, wait=1):
+            seen[message["MessageId"]] = message
+            sqs.delete_message(QueueUrl=stack.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return list(seen.values())

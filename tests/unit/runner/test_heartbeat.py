@@ -1,62 +1,13 @@
-"""The runner's start-up check and health signal: reaching a function emulator without
-invoking it, and the heartbeat file a container health check reads."""
+"""The runner's health signal (cv_analytics.runner.heartbeat): the heartbeat file a container
+health check reads."""
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 from cv_analytics.runner.heartbeat import HeartbeatSettings, beat, is_fresh
-from cv_analytics.runner.invokers import HttpInvoker
-
-
-def _listener() -> tuple[socket.socket, list[bytes]]:
-    """A TCP listener on loopback that records every byte any client sends it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    received: list[bytes] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            with connection:
-                connection.settimeout(1)
-                try:
-                    received.append(connection.recv(65536))
-                except OSError:
-                    received.append(b"")
-
-    threading.Thread(target=serve, daemon=True).start()
-    return server, received
-
-
-def test_invoker_is_reachable_sends_no_request() -> None:
-    """Reachability is a TCP connect: the emulator receives not one byte, so nothing is invoked."""
-    server, received = _listener()
-    port = server.getsockname()[1]
-    try:
-        invoker = HttpInvoker(name="reporter", url=f"http://127.0.0.1:{port}", timeout_seconds=5)
-        assert invoker.is_reachable()
-        deadline = time.monotonic() + 5
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert received == [b""]
-    finally:
-        server.close()
-
-
-def test_invoker_is_reachable_false_when_nothing_listens() -> None:
-    """A port nobody listens on is unreachable, within the deadline."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    invoker = HttpInvoker(name="processor", url=f"http://127.0.0.1:{port}", timeout_seconds=5)
-    assert not invoker.is_reachable(timeout=1)
 
 
 def test_heartbeat_is_fresh_right_after_a_beat(tmp_path: Path) -> None:
