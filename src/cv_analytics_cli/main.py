@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.chat import chat
 
 
 def _week_option(value: str | None) -> IsoWeek:
@@ -281,6 +282,8 @@ def mail(index: int, last: int, html: bool, timeout: float) -> None:
     chosen = messages[index].parse()
     click.echo(f"\n--- {chosen.subject} ---\n{chosen.html if html else chosen.text}")
 
+
+main.add_command(chat)
 
 if __name__ == "__main__":
     sys.exit(main())
