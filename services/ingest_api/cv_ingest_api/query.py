@@ -30,7 +30,10 @@ query_router = APIRouter(tags=["worker stand-in"])
 
 
 class QuestionIn(BaseModel):
-    query: str = Field(description="The visitor's question (10-200 characters once cleaned).")
+    query: str = Field(
+        description="The visitor's question (10-200 characters once cleaned).",
+        examples=["Do you have Python experience?"],
+    )
 
 
 class WorkerAnswer(BaseModel):
@@ -48,8 +51,16 @@ class WorkerError(BaseModel):
     timezone: str | None = None
 
 
+class BodyProblem(BaseModel):
+    detail: str
+
+
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": WorkerError, "description": "Not a question the worker takes (see the README)."},
+    400: {
+        # FastAPI answers {"detail": ...} itself for a body it cannot decode at all.
+        "model": WorkerError | BodyProblem,
+        "description": "Not a question the worker takes (see the README), or a body that is not JSON.",
+    },
     403: {"model": WorkerError, "description": "Outside the configured business hours."},
     500: {"model": WorkerError, "description": "The stand-in failed, e.g. the profile file became invalid."},
 }
@@ -107,7 +118,7 @@ async def ask(request: Request, question: QuestionIn, x_session_id: SessionHeade
 @query_router.get("/query", response_model=WorkerAnswer, responses=_RESPONSES)
 async def ask_by_url(
     request: Request,
-    q: Annotated[str, Query(description="The question.")] = "",
+    q: Annotated[str, Query(description="The question.", examples=["Tell me about Kubernetes"])] = "",
     x_session_id: SessionHeader = None,
 ) -> JSONResponse:
     """The same as ``POST /query``, with the question in ``?q=``."""
