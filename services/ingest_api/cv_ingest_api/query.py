@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field
 
 from cv_analytics.events import MAX_SESSION_ID_CHARS, parse_event
 from cv_analytics.standin import ProfileSource, Visitor, WorkerStandIn
+from cv_analytics.standin.matcher import MatchType
 from cv_ingest_api.outbox import OutboxFull
-from cv_ingest_api.routes import _message
+from cv_ingest_api.routes import _message  # the same message shape, group and dedup id as /v1/events
 from cv_ingest_api.sender import OutboxSender
 from cv_ingest_api.settings import IngestSettings
 
@@ -39,7 +40,7 @@ class QuestionIn(BaseModel):
 class WorkerAnswer(BaseModel):
     query: str
     assistantReply: str
-    matchType: str = Field(description="full, partial or none")
+    matchType: MatchType
     matchScore: int = Field(ge=0, le=100, description="round(similarity × 100)")
 
 
