@@ -16,6 +16,7 @@ import click
 from pydantic import ValidationError
 
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.chat import chat
 
 if TYPE_CHECKING:
     from cv_analytics_cli.local import LocalPipeline
@@ -284,6 +285,8 @@ def mail(index: int, last: int, html: bool, timeout: float) -> None:
     chosen = messages[index].parse()
     click.echo(f"\n--- {chosen.subject} ---\n{chosen.html if html else chosen.text}")
 
+
+main.add_command(chat)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from cv_analytics.aws.clients import aws_client, main_queue_url
 from cv_analytics.aws.sqs import QueueSender
 from cv_ingest_api.outbox import Outbox
+from cv_ingest_api.query import query_router
 from cv_ingest_api.routes import EVENT_SCHEMAS, events_router, health_router
 from cv_ingest_api.sender import OutboxSender
 from cv_ingest_api.settings import IngestSettings
@@ -67,6 +68,7 @@ def create_app(settings: IngestSettings | None = None, sender: OutboxSender | No
     app = FastAPI(title="cv-analytics ingest", version="0.1.0", lifespan=lifespan)
     app.include_router(events_router)
     app.include_router(health_router)
+    app.include_router(query_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 
 from cv_analytics.settings import ResourceNames
+from cv_analytics.standin import DEFAULT_PROFILE_PATH, OpeningHours, load_profile
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -34,12 +35,29 @@ class IngestSettings(ResourceNames):
     # a file with one key per line. At least one is required.
     api_keys: str | None = Field(default=None, validation_alias="INGEST_API_KEYS", repr=False)
     api_keys_file: Path | None = Field(default=None, validation_alias="INGEST_API_KEYS_FILE")
+    # The worker stand-in (POST /query): the skills profile it answers from (default: the
+    # demo profile in the package) and when it answers (no hours: always, so the demo works).
+    worker_profile_path: Path = Field(default=DEFAULT_PROFILE_PATH, validation_alias="WORKER_PROFILE_PATH")
+    worker_business_hours: str | None = Field(default=None, validation_alias="WORKER_BUSINESS_HOURS")
+    worker_business_days: str = Field(default="mon-fri", validation_alias="WORKER_BUSINESS_DAYS")
+    worker_timezone: str = Field(default="Europe/London", validation_alias="WORKER_TIMEZONE")
 
     @model_validator(mode="after")
     def _some_key(self) -> IngestSettings:
         if not self.known_keys():
             raise ValueError("no API key configured: set INGEST_API_KEYS or INGEST_API_KEYS_FILE")
         return self
+
+    @model_validator(mode="after")
+    def _worker_standin_configured(self) -> IngestSettings:
+        self.worker_opening_hours()
+        load_profile(self.worker_profile_path)  # fail at start, not at the first question
+        return self
+
+    def worker_opening_hours(self) -> OpeningHours:
+        return OpeningHours.parse(
+            hours=self.worker_business_hours, days=self.worker_business_days, zone=self.worker_timezone
+        )
 
     def known_keys(self) -> tuple[str, ...]:
         """Every accepted key, from the variable and the file (read now)."""
