@@ -16,7 +16,7 @@ from cv_analytics_cli.main import main
 from cv_ingest_api.app import create_app
 from cv_ingest_api.settings import IngestSettings
 from tests.conftest import free_port
-from tests.functional.support import queue_messages
+from tests.support.stack import queue_messages
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from cv_ingest_api.app import create_app
 from cv_ingest_api.settings import IngestSettings
-from tests.functional.support import queue_depth, queue_messages
+from tests.support.stack import queue_depth, queue_messages
 
 API_KEY = "test-key-0123456789"
 PYTHON_QUESTION = "Do you have Python experience?"

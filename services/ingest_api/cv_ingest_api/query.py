@@ -21,7 +21,7 @@ from cv_analytics.events import MAX_SESSION_ID_CHARS, parse_event
 from cv_analytics.standin import ProfileSource, Visitor, WorkerStandIn
 from cv_analytics.standin.matcher import MatchType
 from cv_ingest_api.outbox import OutboxFull
-from cv_ingest_api.routes import _message  # the same message shape, group and dedup id as /v1/events
+from cv_ingest_api.routes import outgoing_message  # the same shape, group and dedup id as /v1/events
 from cv_ingest_api.sender import OutboxSender
 from cv_ingest_api.settings import IngestSettings
 
@@ -77,7 +77,7 @@ def build_standin(settings: IngestSettings, sender: OutboxSender) -> WorkerStand
         # The stand-in's own events must keep the contract: a failure here is a bug (500).
         parsed = parse_event(event)
         try:
-            sender.outbox.add([_message(parsed, event)])
+            sender.outbox.add([outgoing_message(parsed, event)])
         except (OutboxFull, sqlite3.Error) as exc:
             # The worker sends fire-and-forget: a lost event is logged, the visitor still answered.
             log.error("worker stand-in: %s event %s not queued: %s", parsed.eventType, parsed.requestId, exc)

@@ -79,7 +79,7 @@ async def ingest_events(payload: JsonBody, events: EventsBody, sender: SenderDep
     """Accept one worker event or a list of up to 100. They are on disk before the 202,
     and reach SQS in the background."""
     originals = payload if isinstance(payload, list) else [payload]
-    messages = [_message(event, original) for event, original in zip(events, originals, strict=True)]
+    messages = [outgoing_message(event, original) for event, original in zip(events, originals, strict=True)]
     try:
         await run_in_threadpool(sender.outbox.add, messages)
     except OutboxFull as exc:
@@ -90,7 +90,7 @@ async def ingest_events(payload: JsonBody, events: EventsBody, sender: SenderDep
     return Accepted(accepted=len(messages))
 
 
-def _message(event: QueryEvent | ResponseEvent, original: dict[str, Any]) -> OutgoingMessage:
+def outgoing_message(event: QueryEvent | ResponseEvent, original: dict[str, Any]) -> OutgoingMessage:
     # The event is forwarded exactly as the caller sent it; validation only vouches for it.
     return OutgoingMessage(
         body=json.dumps(original, ensure_ascii=False, separators=(",", ":")),
