@@ -210,7 +210,7 @@ def demo(api_url: str, events: int, week_text: str | None, seed: int, api_key: s
 @click.option(
     "--preview",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the HTML here instead of sending.",
+    help="Write the HTML here (the chart inline, for a browser) instead of sending.",
 )
 @click.option("--force", is_flag=True, help="Send even if this week was sent (or its outcome is unknown).")
 def report(week_text: str | None, preview: Path | None, force: bool) -> None:
@@ -234,12 +234,14 @@ def report(week_text: str | None, preview: Path | None, force: bool) -> None:
 def _preview(week: IsoWeek, path: Path) -> None:
     from cv_analytics.aws.clients import aws_client
     from cv_analytics.aws.week_reader import WeekReader
+    from cv_analytics.inline_images import with_data_urls
     from cv_analytics.settings import ResourceNames
     from cv_reporter.reporting import build_report
 
     store = WeekReader(client=aws_client("dynamodb"), table_name=ResourceNames().analytics_table)
     email, total = build_report(records=store, week=week)
-    path.write_text(email.html, encoding="utf-8")
+    # A browser cannot resolve the email's cid: images; the file carries them as data: URLs.
+    path.write_text(with_data_urls(email.html, email.images), encoding="utf-8")
     click.echo(f"wrote {path} ('{email.subject}', {total} queries)")
 
 
