@@ -45,8 +45,9 @@ def daily_chart_png(days: Sequence[DayFigures]) -> bytes:
         middle = (_LEFT + (WIDTH - _RIGHT)) / 2, (_TOP + HEIGHT - _BOTTOM) / 2
         draw.text(_px(*middle), "No queries this week", fill=_MUTED, font=_font(14), anchor="mm")
     # A few dozen colours lose nothing visible here and make the PNG about a third the size.
-    # Median cut without dithering is deterministic: identical figures give identical bytes.
-    palette = image.quantize(colors=_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    # The octree is deterministic without dithering (identical figures give identical bytes)
+    # and several times faster than median cut, for the same picture.
+    palette = image.quantize(colors=_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
     palette.save(buffer, format="PNG", optimize=False, compress_level=9)
     return buffer.getvalue()
