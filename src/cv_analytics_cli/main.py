@@ -219,7 +219,7 @@ def demo(api_url: str, events: int, week_text: str | None, seed: int, api_key: s
 @click.option(
     "--preview",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the HTML here instead of sending.",
+    help="Write the HTML here (the chart inline, for a browser) instead of sending.",
 )
 @click.option("--force", is_flag=True, help="Send even if this week was sent (or its outcome is unknown).")
 def report(week_text: str | None, preview: Path | None, force: bool) -> None:
@@ -240,10 +240,12 @@ def report(week_text: str | None, preview: Path | None, force: bool) -> None:
 
 
 def _preview(week: IsoWeek, path: Path) -> None:
+    from cv_analytics.inline_images import with_data_urls
     from cv_reporter.reporting import preview
 
     email, total = preview(week)
-    path.write_text(email.html, encoding="utf-8")
+    # A browser cannot resolve the email's cid: images; the file carries them as data: URLs.
+    path.write_text(with_data_urls(email.html, email.images), encoding="utf-8")
     click.echo(f"wrote {path} ('{email.subject}', {total} queries)")
 
 

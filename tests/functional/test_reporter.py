@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from click.testing import CliRunner
+from PIL import Image
 
 import cv_analytics.aws.clients
 import cv_reporter.handler
@@ -16,11 +19,12 @@ from cv_analytics.aws.clients import aws_client
 from cv_analytics.aws.dynamodb import AnalyticsStore
 from cv_analytics.aws.ses import Mailer, OutgoingEmail, SendOutcomeUnknown
 from cv_analytics.events import parse_event
-from cv_analytics.mailbox import fetch_emails
+from cv_analytics.mailbox import fetch_emails, fetch_messages
 from cv_analytics.records import record_update
 from cv_analytics.runner.invokers import InProcessInvoker, InvocationError
 from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.main import main as cli
+from cv_reporter import chart
 from cv_reporter.handler import lambda_handler
 from cv_reporter.send_log import SendLog, SendStatus
 from tests.support.events import load_event, query_event, response_event
@@ -80,6 +84,40 @@ def test_reporter_empty_week_says_so(stack):
     [email] = _mail_for(stack)
     assert "No chatbot queries were recorded this week" in email.text
     assert "No chatbot queries were recorded this week" in email.html
+
+
+def test_reporter_email_carries_per_day_chart_by_content_id(stack):
+    """The email SES captured holds the per-day chart as a PNG in multipart/related, by cid."""
+    _seed(stack, WEEK, answered=4, unanswered=2)
+    _invoke({"week": "2025-W47"})
+    [captured] = [m for m in fetch_messages(stack.endpoint) if stack.recipient in m.headline()[1]]
+    message = message_from_bytes(captured.item["raw_data"].encode("utf-8"), policy=policy.default)
+    _, related = message.iter_parts()
+    html, image = related.iter_parts()
+    assert related.get_content_type() == "multipart/related"
+    assert f'src="cid:{image["Content-ID"].strip("<>")}"' in html.get_content()
+    with Image.open(io.BytesIO(image.get_content())) as png:
+        assert png.size == (chart.WIDTH * chart.SCALE, chart.HEIGHT * chart.SCALE)
+
+
+def test_reporter_email_lists_queries_per_day(stack):
+    """The week read from DynamoDB is counted per day: all six seeded queries on the Monday."""
+    _seed(stack, WEEK, answered=4, unanswered=2)
+    _invoke({"week": "2025-W47"})
+    [email] = _mail_for(stack)
+    assert "  Mon 17 Nov:  6 / 4 / 66.7%\n" in email.text
+    assert "  Tue 18 Nov:  0 / 0 / n/a\n" in email.text
+
+
+def test_report_preview_file_shows_chart_in_a_browser(stack, tmp_path):
+    """`report --preview` writes HTML whose chart is a data: URL, and sends nothing."""
+    _seed(stack, WEEK, answered=1, unanswered=0)
+    preview = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["report", "--week", "2025-W47", "--preview", str(preview)])
+    assert result.exit_code == 0, result.output
+    html = preview.read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' in html and "cid:" not in html
+    assert _mail_for(stack) == []
 
 
 def test_reporter_scheduled_event_reports_last_full_week(stack):

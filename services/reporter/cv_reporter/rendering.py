@@ -1,4 +1,9 @@
-"""Render a weekly summary as an email (subject, HTML, text); sending is someone else's job."""
+"""Render a weekly summary as an email (subject, HTML, text, inline chart); sending is someone else's job.
+
+The HTML is laid out for mail clients, not browsers: tables, a style attribute on every
+element that needs one (Gmail drops or rewrites <style> blocks, Outlook's Word engine
+ignores much of them) and the per-day chart as a PNG in the message, shown by Content-ID.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cv_analytics.aggregation import Change, SkillTrend, WeeklySummary
+from cv_analytics.inline_images import InlineImage
+from cv_reporter import chart
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _NOT_AVAILABLE = "n/a"
@@ -19,16 +26,35 @@ class EmailData:
     subject: str
     html: str
     text: str
+    images: tuple[InlineImage, ...] = ()
+    """What the HTML shows by Content-ID: the per-day chart, unless the week is empty."""
 
 
 def render_weekly_report(summary: WeeklySummary) -> EmailData:
     subject = f"CV Analytics Weekly Report - Week {summary.week}"
     environment = _environment()
-    context = {"summary": summary, "subject": subject}
+    daily = None if summary.is_empty else daily_chart(summary)
+    context = {
+        "summary": summary,
+        "subject": subject,
+        "chart": daily,
+        "chart_width": chart.WIDTH,
+        "chart_height": chart.HEIGHT,
+    }
     return EmailData(
         subject=subject,
         html=environment.get_template("weekly_report.html.j2").render(context),
         text=environment.get_template("weekly_report.txt.j2").render(context),
+        images=() if daily is None else (daily,),
+    )
+
+
+def daily_chart(summary: WeeklySummary) -> InlineImage:
+    """The week's queries per day and answer rate as a PNG, named for its week."""
+    return InlineImage(
+        content_id=f"daily-{summary.week}@cv-analytics",
+        data=chart.daily_chart_png(summary.days),
+        filename=f"queries-per-day-{summary.week}.png",
     )
 
 

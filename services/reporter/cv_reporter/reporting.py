@@ -193,22 +193,26 @@ class WeeklyReporter:
             return self._not_sent(week)
         try:
             email, total = build_report(records=self._records, week=week)
+            outgoing = self._outgoing(email)
         except Exception as exc:
             self._release(week, token=token, previous=previous, error=exc)
             raise
-        message_id, sent_at = self._deliver(week, token=token, email=email, previous=previous)
+        message_id, sent_at = self._deliver(week, token=token, outgoing=outgoing, previous=previous)
         return ReportOutcome(week, ReportStatus.SENT, email.subject, total, message_id, sent_at.isoformat())
 
-    def _deliver(
-        self, week: IsoWeek, *, token: str, email: EmailData, previous: SendRecord | None
-    ) -> tuple[str, datetime]:
-        outgoing = OutgoingEmail(
+    def _outgoing(self, email: EmailData) -> OutgoingEmail:
+        return OutgoingEmail(
             sender=self._sender,
             recipient=self._recipient,
             subject=email.subject,
             html=email.html,
             text=email.text,
+            images=email.images,
         )
+
+    def _deliver(
+        self, week: IsoWeek, *, token: str, outgoing: OutgoingEmail, previous: SendRecord | None
+    ) -> tuple[str, datetime]:
         self._log.mark_attempt(week, token=token, now=self._clock())
         try:
             message_id = self._mailer.send(outgoing)

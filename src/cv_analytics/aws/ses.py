@@ -1,13 +1,19 @@
-"""Sending the report through SES, as one multipart/alternative message."""
+"""Sending the report through SES, as one multipart/alternative message.
+
+With inline images the HTML alternative becomes multipart/related: the HTML first, then
+each image with its Content-ID, so clients show them in place and list no attachment.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from typing import TYPE_CHECKING
 
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+from cv_analytics.inline_images import InlineImage, check_references
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -32,16 +38,39 @@ class OutgoingEmail:
     subject: str
     html: str
     text: str
+    images: tuple[InlineImage, ...] = ()
+    """Shown by the HTML as ``<img src="cid:...">``; each must be shown, none may be missing."""
+
+    def __post_init__(self) -> None:
+        check_references(self.html, self.images)
 
     def to_mime(self) -> bytes:
         message = EmailMessage()
         message["Subject"] = self.subject
         message["From"] = self.sender
         message["To"] = self.recipient
-        # Quoted-printable keeps the message 7-bit clean, as SES recommends.
+        # Quoted-printable keeps the message 7-bit clean, as SES recommends; images go base64.
         message.set_content(self.text, cte="quoted-printable")
         message.add_alternative(self.html, subtype="html", cte="quoted-printable")
+        if self.images:
+            _, html_part = message.iter_parts()
+            _attach_related(html_part, self.images)
         return message.as_bytes()
+
+
+def _attach_related(html_part: MIMEPart, images: tuple[InlineImage, ...]) -> None:
+    """Turn the HTML part into multipart/related holding it and ``images``."""
+    for image in images:
+        html_part.add_related(
+            image.data,
+            maintype="image",
+            subtype=image.subtype,
+            cid=f"<{image.content_id}>",
+            disposition="inline",
+            filename=image.filename,
+        )
+    # RFC 2387 requires the root part's type on multipart/related; Python leaves it out.
+    html_part.set_param("type", "text/html")
 
 
 class Mailer:
