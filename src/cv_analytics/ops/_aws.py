@@ -1,0 +1,65 @@
+"""What the operator views share: clients built on demand, queue URLs, the outbox's path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cv_analytics.settings import ResourceNames
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+# Where `cv-analytics up` keeps its state (cv_analytics_cli.local): the outbox is looked
+# for there when INGEST_OUTBOX_PATH is not set.
+_STATE_DIR_VARIABLE = "CV_ANALYTICS_STATE_DIR"
+_DEFAULT_STATE_DIR = ".cv-analytics"
+_OUTBOX_FILE = "outbox.sqlite3"
+
+
+def sqs_client(sqs: SQSClient | None) -> SQSClient:
+    if sqs is not None:
+        return sqs
+    from cv_analytics.aws.clients import aws_client
+
+    client: SQSClient = aws_client("sqs")
+    return client
+
+
+def dynamodb_client(dynamodb: DynamoDBClient | None) -> DynamoDBClient:
+    if dynamodb is not None:
+        return dynamodb
+    from cv_analytics.aws.clients import aws_client
+
+    client: DynamoDBClient = aws_client("dynamodb")
+    return client
+
+
+def events_client(events: EventBridgeClient | None) -> EventBridgeClient:
+    if events is not None:
+        return events
+    from cv_analytics.aws.clients import aws_client
+
+    client: EventBridgeClient = aws_client("events")
+    return client
+
+
+def main_queue_url(sqs: SQSClient, names: ResourceNames) -> str:
+    return names.queue_url or sqs.get_queue_url(QueueName=names.queue_name)["QueueUrl"]
+
+
+def dead_letter_queue_url(sqs: SQSClient, names: ResourceNames) -> str:
+    return names.dlq_url or sqs.get_queue_url(QueueName=names.dlq_name)["QueueUrl"]
+
+
+def default_outbox_path() -> Path | None:
+    """The ingest outbox this machine uses: INGEST_OUTBOX_PATH, else `up`'s, if it exists."""
+    configured = os.environ.get("INGEST_OUTBOX_PATH")
+    if configured:
+        return Path(configured)
+    state_dir = Path(os.environ.get(_STATE_DIR_VARIABLE) or _DEFAULT_STATE_DIR)
+    candidate = state_dir / _OUTBOX_FILE
+    return candidate if candidate.exists() else None
