@@ -109,6 +109,20 @@ class Latency:
 
 
 @dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One day (UTC) of the week: queries asked that day and how many were answered."""
+
+    day: date
+    queries: int
+    answered: int
+
+    @property
+    def answer_rate(self) -> float | None:
+        """Answered share of the day's queries (0-1); None when there were none."""
+        return self.answered / self.queries if self.queries else None
+
+
+@dataclass(frozen=True, slots=True)
 class WeeklySummary:
     week: IsoWeek
     period_start: date
@@ -123,6 +137,8 @@ class WeeklySummary:
     top_skills: tuple[SkillTrend, ...]
     top_unanswered: tuple[RankedText, ...]
     top_no_match: tuple[RankedText, ...]
+    days: tuple[DayFigures, ...] = ()
+    """Monday to Sunday, seven entries; queries are dated by the query's own timestamp."""
 
     @property
     def total_queries(self) -> int:
@@ -224,6 +240,8 @@ class WeekTally(ComparisonTally):
     """Everything the report shows about its own week, counted one record at a time."""
 
     __slots__ = (
+        "_day_answered",
+        "_day_queries",
         "_latencies",
         "_match_types",
         "_no_match",
@@ -243,6 +261,8 @@ class WeekTally(ComparisonTally):
         self._score_count = 0
         # Exact nearest-rank percentiles need every value, but only once per distinct value.
         self._latencies: Counter[int] = Counter()
+        self._day_queries = [0] * 7
+        self._day_answered = [0] * 7
 
     def add(
         self,
@@ -254,8 +274,11 @@ class WeekTally(ComparisonTally):
         match_type: str | None = None,
         match_score: int | None = None,
         latency_ms: int | None = None,
+        query_timestamp: int | None = None,
     ) -> None:
-        """Count one record; the answer's fields only matter for answered records."""
+        """Count one record; the answer's fields only matter for answered records.
+
+        ``query_timestamp`` (epoch ms) places the query on its day of the week."""
         # Runs once per record of the week: kept flat rather than calling the parent's add.
         self._sessions.add(session_id)
         if status is Status.AWAITING_QUERY:
@@ -263,12 +286,17 @@ class WeekTally(ComparisonTally):
             return
         if query:
             self._queries[query] += 1
+        day = None if query_timestamp is None else weekday_of(query_timestamp)
+        if day is not None:
+            self._day_queries[day] += 1
         if status is Status.AWAITING_RESPONSE:
             self._unanswered += 1
             if query:
                 self._unanswered_queries[query] += 1
             return
         self._answered += 1
+        if day is not None:
+            self._day_answered[day] += 1
         if sources_used:
             self._skill_lists[sources_used] += 1
         self._match_types[match_type] += 1
@@ -289,6 +317,7 @@ class WeekTally(ComparisonTally):
             match_type=record.match_type,
             match_score=record.match_score,
             latency_ms=record.latency_ms,
+            query_timestamp=record.timestamp,
         )
 
     def summary(self, *, week: IsoWeek, previous: ComparisonTally) -> WeeklySummary:
@@ -311,6 +340,14 @@ class WeekTally(ComparisonTally):
             top_skills=self._top_skills(previous.skill_counts()),
             top_unanswered=_rank(self._unanswered_queries),
             top_no_match=_rank(self._no_match),
+            days=self._days(week),
+        )
+
+    def _days(self, week: IsoWeek) -> tuple[DayFigures, ...]:
+        monday = week.start.date()
+        return tuple(
+            DayFigures(day=monday + timedelta(days=day), queries=queries, answered=self._day_answered[day])
+            for day, queries in enumerate(self._day_queries)
         )
 
     def _top_skills(self, last_week: Mapping[str, int]) -> tuple[SkillTrend, ...]:
@@ -318,6 +355,15 @@ class WeekTally(ComparisonTally):
             SkillTrend(skill=ranked.label, count=ranked.count, previous_count=last_week.get(ranked.key, 0))
             for ranked in _rank(self._skills())
         )
+
+
+_DAY_MS = 86_400_000
+
+
+def weekday_of(epoch_ms: int) -> int:
+    """The UTC day of the week of an epoch-millisecond time, Monday 0 to Sunday 6."""
+    # 1970-01-01 was a Thursday (3); plain integers, as this runs once per record.
+    return (epoch_ms // _DAY_MS + 3) % 7
 
 
 def _changes(*, previous: Totals, current: Totals) -> TotalsChange:

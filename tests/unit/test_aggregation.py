@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -23,6 +24,7 @@ from cv_analytics.aggregation import (
     WeekTally,
     normalise,
     summarise_week,
+    weekday_of,
 )
 from cv_analytics.records import ANONYMOUS_SESSION, AnalyticsRecord, Status
 from cv_analytics.weeks import IsoWeek
@@ -115,6 +117,44 @@ def test_summarise_week_period_runs_monday_to_sunday() -> None:
     summary = _summary([])
 
     assert (summary.period_start, summary.period_end) == (date(2025, 11, 17), date(2025, 11, 23))
+
+
+def _on_day(day: int, *, hour: int = 12) -> int:
+    """Epoch ms of ``hour`` o'clock UTC on day ``day`` (Monday 0) of WEEK."""
+    return int(WEEK.start.timestamp() * 1000) + (day * 24 + hour) * 3_600_000
+
+
+def test_summarise_week_days_run_monday_to_sunday() -> None:
+    """The per-day series has the seven dates of the week, even for an empty week."""
+    days = _summary([]).days
+
+    assert [figures.day for figures in days] == [date(2025, 11, 17 + offset) for offset in range(7)]
+    assert all(figures.queries == 0 and figures.answer_rate is None for figures in days)
+
+
+def test_summarise_week_days_count_queries_and_answers_on_their_day() -> None:
+    """Each query counts on the UTC day of its timestamp; answers count on the query's day."""
+    records = [
+        replace(_answered(), timestamp=_on_day(0, hour=0)),
+        replace(_unanswered(), timestamp=_on_day(0, hour=23)),
+        replace(_answered(), timestamp=_on_day(6, hour=23)),
+        replace(_orphan(), timestamp=_on_day(3)),
+    ]
+
+    days = _summary(records).days
+
+    assert [figures.queries for figures in days] == [2, 0, 0, 0, 0, 0, 1]
+    assert [figures.answered for figures in days] == [1, 0, 0, 0, 0, 0, 1]
+    assert days[0].answer_rate == 0.5
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [(0, 3), (86_400_000 - 1, 3), (86_400_000, 4), (1763942400000, 0), (1763942400000 - 1, 6)],
+)
+def test_weekday_of_counts_from_monday_in_utc(moment: int, expected: int) -> None:
+    """weekday_of gives Monday 0 to Sunday 6 of the UTC day (1970-01-01 was a Thursday)."""
+    assert weekday_of(moment) == expected
 
 
 def test_summarise_week_orphan_responses_not_counted_as_queries() -> None:

@@ -131,6 +131,7 @@ def add_week_item(tally: WeekTally, item: Item) -> None:
         match_type=match_type.get("S") if match_type else None,
         match_score=_integer(get("matchScore")),
         latency_ms=latency,
+        query_timestamp=_integer(get("queryTimestamp")),
     )
 
 
