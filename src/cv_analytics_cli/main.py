@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.ops import register as register_operator_commands
 
 
 def _week_option(value: str | None) -> IsoWeek:
@@ -281,6 +282,8 @@ def mail(index: int, last: int, html: bool, timeout: float) -> None:
     chosen = messages[index].parse()
     click.echo(f"\n--- {chosen.subject} ---\n{chosen.html if html else chosen.text}")
 
+
+register_operator_commands(main)
 
 if __name__ == "__main__":
     sys.exit(main())
