@@ -98,6 +98,7 @@ def _print_running(pipeline) -> None:
     click.echo(f"ready in {pipeline.started_in:.2f}s")
     click.echo(f"  AWS endpoint   {pipeline.aws_endpoint}  ({origin})")
     click.echo(f"  ingest API     {pipeline.api_url}  (POST /v1/events, GET /healthz, GET /readyz)")
+    click.echo(f"  console        {pipeline.api_url}/console/  (health, live feed, reports, emails, DLQ)")
     click.echo(f"  outbox         {pipeline.outbox_path}")
     click.echo(f"  queue          {resources.queue_url}")
     click.echo(f"  DLQ            {resources.dlq_url}")
