@@ -118,13 +118,19 @@ def pipeline_health(
     outbox_path: Path | None = None,
     heartbeat: HeartbeatSettings | None = None,
     now: datetime | None = None,
+    peek_wait_seconds: int = 1,
 ) -> PipelineHealth:
-    """Everything the status screen and the console's health panel show (module doc)."""
+    """Everything the status screen and the console's health panel show (module doc).
+
+    ``peek_wait_seconds`` is the long poll that ends a DLQ peek (only when the DLQ is not
+    empty); emulators answer a short poll (0) completely, SQS may not.
+    """
     names = names or ResourceNames()
     now = now or datetime.now(UTC)
     sqs = sqs_client(sqs)
     queue = queue_health(sqs, main_queue_url(sqs, names))
-    dead_letters = dead_letter_health(sqs, dead_letter_queue_url(sqs, names), now=now)
+    dlq_url = dead_letter_queue_url(sqs, names)
+    dead_letters = dead_letter_health(sqs, dlq_url, now=now, wait_seconds=peek_wait_seconds)
     outbox = outbox_health(outbox_path or default_outbox_path(), now=now)
     runner = runner_health(
         dynamodb=dynamodb_client(dynamodb),
@@ -160,9 +166,10 @@ def queue_health(sqs: SQSClient, url: str) -> QueueHealth:
     )
 
 
-def dead_letter_health(sqs: SQSClient, url: str, *, now: datetime) -> DeadLetterHealth:
+def dead_letter_health(sqs: SQSClient, url: str, *, now: datetime, wait_seconds: int = 1) -> DeadLetterHealth:
     count = dlq_depth(sqs, url)
-    parked = [parked_from_sqs(message) for message in peek(sqs, url)] if count else []
+    peeked = peek(sqs, url, wait_seconds=wait_seconds) if count else []
+    parked = [parked_from_sqs(message) for message in peeked]
     dates = [message.parked_at for message in parked if message.parked_at is not None]
     return DeadLetterHealth(
         url=url,
