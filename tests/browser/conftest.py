@@ -1,7 +1,7 @@
 """Browser-tier fixtures: the local pipeline with its console, and Debian's chromium driven by Playwright.
 
-The browser is the system's (``CV_ANALYTICS_CHROMIUM``, else ``chromium`` on the PATH or
-``/usr/bin/chromium``): Playwright never downloads one of its own here. Without a browser
+The browser is the system's (``CV_ANALYTICS_CHROMIUM`` if set, else ``chromium`` on the PATH
+or ``/usr/bin/chromium``): Playwright never downloads one of its own here. Without a browser
 the tests skip and say why, unless ``CV_ANALYTICS_REQUIRE_BROWSER=1`` (CI), where they fail.
 """
 
@@ -40,11 +40,12 @@ def _unavailable(reason: str) -> None:
 
 
 def chromium_path() -> str | None:
+    """``CV_ANALYTICS_CHROMIUM`` when set (and only it), else the system's chromium."""
+    explicit = os.environ.get("CV_ANALYTICS_CHROMIUM")
     candidates = (
-        os.environ.get("CV_ANALYTICS_CHROMIUM"),
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-        "/usr/bin/chromium",
+        (explicit,)
+        if explicit
+        else (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
     )
     return next((path for path in candidates if path and os.access(path, os.X_OK)), None)
 
