@@ -100,7 +100,7 @@ def status_lines(health: PipelineHealth) -> list[str]:
 
 def age(seconds: float) -> str:
     """How long ago, as an operator reads it: 42s ago, 3m ago, 5h 12m ago, 2d 4h ago."""
-    whole = int(seconds)
+    whole = max(0, int(seconds))  # a clock a little ahead (file times) reads as now
     if whole < 60:
         return f"{whole}s ago"
     if whole < 3600:
