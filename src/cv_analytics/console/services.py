@@ -9,6 +9,7 @@ once, on first use, and shared: the page refreshes every few seconds.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 # The mailbox download waits for the emulator to build its whole document; a page should
 # not hang on it for the two minutes the `mail` command allows.
 MAIL_READ_TIMEOUT_SECONDS = 20.0
+REDRIVE_PATIENCE_SECONDS = 3.0
 
 
 class MailNotFound(LookupError):
@@ -80,7 +82,19 @@ class ConsoleServices:
         return ops.show_parked(message_id, sqs=self._sqs(), names=self.names, outbox_path=self.outbox_path)
 
     def redrive(self, message_id: str) -> ops.RedriveReport:
-        return ops.redrive(message_id=message_id, sqs=self._sqs(), names=self.names)
+        """Redrive one parked message; retried briefly while it is not to be seen.
+
+        The health panel peeks at the DLQ every few seconds (in this page or another tab), and
+        a message another reader holds for that instant is invisible to the redrive.
+        """
+        deadline = time.monotonic() + REDRIVE_PATIENCE_SECONDS
+        while True:
+            try:
+                return ops.redrive(message_id=message_id, sqs=self._sqs(), names=self.names)
+            except ops.ParkedMessageNotFound:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.5)
 
     def mail_headlines(self) -> list[MailHeadline]:
         """Every captured email, newest first."""

@@ -1,6 +1,7 @@
 // Live refresh without a reload: every element with data-refresh="URL" has its content
 // replaced by the HTML fragment at URL, every data-every seconds (default 3). A failed
 // fetch leaves the last content in place and marks the panel stale until the next success.
+// A button with data-reload="ID" refreshes the panel with that id at once.
 (function () {
   "use strict";
 
@@ -22,11 +23,14 @@
       });
   }
 
+  // data-every="0": loaded once (data-lazy), then only when its reload button is pressed.
   function schedule(panel) {
     var seconds = Number(panel.dataset.every || "3");
     function tick() {
       refresh(panel).then(function () {
-        window.setTimeout(tick, seconds * 1000);
+        if (seconds > 0) {
+          window.setTimeout(tick, seconds * 1000);
+        }
       });
     }
     if (panel.dataset.lazy !== undefined) {
@@ -37,4 +41,14 @@
   }
 
   document.querySelectorAll("[data-refresh]").forEach(schedule);
+
+  document.querySelectorAll("button[data-reload]").forEach(function (button) {
+    var panel = document.getElementById(button.dataset.reload);
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      refresh(panel).then(function () {
+        button.disabled = false;
+      });
+    });
+  });
 })();
