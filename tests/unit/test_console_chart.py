@@ -67,7 +67,7 @@ def test_ago_picks_a_readable_unit() -> None:
     assert ago(now - timedelta(minutes=3, seconds=59), now) == "3 min ago"
     assert ago(now - timedelta(hours=5), now) == "5 h ago"
     assert ago(now - timedelta(days=2), now) == "2 d ago"
-    assert ago(now + timedelta(seconds=30), now) == "in 30 s"
+    assert ago(now + timedelta(milliseconds=300), now) == "0 s ago"
     assert ago(None, now) == "never"
 
 

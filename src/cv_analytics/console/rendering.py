@@ -39,12 +39,11 @@ def environment() -> Environment:
 
 
 def ago(value: datetime | None, now: datetime | None = None) -> str:
-    """'12 s ago', '3 min ago', '2 h ago', '4 d ago'; 'never' for None."""
+    """'12 s ago', '3 min ago', '2 h ago', '4 d ago' for a past moment; 'never' for None."""
     if value is None:
         return "never"
-    elapsed = ((now or datetime.now(UTC)) - value).total_seconds()
-    if elapsed < 0:
-        return f"in {seconds(-elapsed)}"
+    # Only past moments are shown; a file's time can run a moment ahead of the clock.
+    elapsed = max(0.0, ((now or datetime.now(UTC)) - value).total_seconds())
     return f"{seconds(elapsed)} ago"
 
 
