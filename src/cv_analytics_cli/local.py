@@ -89,6 +89,9 @@ class LocalPipeline:
             # to end alike (17-19 s here).
         self.resources = provision(sender_email=os.environ.get("SENDER_EMAIL"))
         self.processor, self.reporter = in_process_invokers()
+        # The runner's proof of life, which `status` and the console show as its last poll.
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("RUNNER_HEARTBEAT_FILE", str((self.state_dir / "runner-heartbeat").resolve()))
         self._sources = EventSources(
             processor=self.processor, reporter=self.reporter, schedule=self.schedule, pollers=self.pollers
         )

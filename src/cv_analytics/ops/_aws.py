@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cv_analytics.runner.heartbeat import HeartbeatSettings
 from cv_analytics.settings import ResourceNames
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 _STATE_DIR_VARIABLE = "CV_ANALYTICS_STATE_DIR"
 _DEFAULT_STATE_DIR = ".cv-analytics"
 _OUTBOX_FILE = "outbox.sqlite3"
+_HEARTBEAT_FILE = "runner-heartbeat"
 
 
 def sqs_client(sqs: SQSClient | None) -> SQSClient:
@@ -60,6 +62,17 @@ def default_outbox_path() -> Path | None:
     configured = os.environ.get("INGEST_OUTBOX_PATH")
     if configured:
         return Path(configured)
-    state_dir = Path(os.environ.get(_STATE_DIR_VARIABLE) or _DEFAULT_STATE_DIR)
-    candidate = state_dir / _OUTBOX_FILE
+    return _in_state_dir(_OUTBOX_FILE)
+
+
+def default_heartbeat() -> HeartbeatSettings:
+    """The runner's heartbeat: RUNNER_HEARTBEAT_FILE, else `up`'s, if it exists."""
+    settings = HeartbeatSettings()
+    if settings.heartbeat_file is not None:
+        return settings
+    return settings.model_copy(update={"heartbeat_file": _in_state_dir(_HEARTBEAT_FILE)})
+
+
+def _in_state_dir(name: str) -> Path | None:
+    candidate = Path(os.environ.get(_STATE_DIR_VARIABLE) or _DEFAULT_STATE_DIR) / name
     return candidate if candidate.exists() else None

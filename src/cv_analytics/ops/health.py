@@ -32,6 +32,7 @@ from pyawscron import AWSCron
 
 from cv_analytics.ops._aws import (
     dead_letter_queue_url,
+    default_heartbeat,
     default_outbox_path,
     dynamodb_client,
     events_client,
@@ -136,7 +137,7 @@ def pipeline_health(
         dynamodb=dynamodb_client(dynamodb),
         events=events_client(events),
         names=names,
-        heartbeat=heartbeat or HeartbeatSettings(),
+        heartbeat=heartbeat or default_heartbeat(),
         now=now,
     )
     return PipelineHealth(
