@@ -71,11 +71,14 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
+def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page; whatever it shows at the end, passed or failed, lands in test-output/browser/."""
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000)
     page = context.new_page()
     yield page
+    (OUTPUT_DIR / "browser").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT_DIR / "browser" / f"{request.node.name}.png"), full_page=True)
     context.close()
 
 
