@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -134,6 +135,16 @@ def test_pipeline_health_stale_heartbeat_is_a_problem(stack, tmp_path):
     assert any("stale heartbeat" in problem for problem in health.problems)
 
 
+def test_pipeline_health_finds_the_heartbeat_up_keeps(stack):
+    """Without RUNNER_HEARTBEAT_FILE, the heartbeat in the state directory (as `up` keeps it) is read."""
+    state_dir = Path(os.environ["CV_ANALYTICS_STATE_DIR"])
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "runner-heartbeat").touch()
+    runner = pipeline_health(outbox_path=None).runner
+    assert runner.heartbeat_file == str(state_dir / "runner-heartbeat")
+    assert runner.fresh
+
+
 # --- dlq ---------------------------------------------------------------------------------------
 
 
@@ -220,6 +231,46 @@ def test_dlq_redrive_all_keeps_invalid_and_loses_nothing(stack):
     remaining = list_parked(outbox_path=None).messages
     assert sorted(m.body for m in remaining) == ["bad one", "bad two"]
     assert all(m.id == ids_before[m.body] and "still refused on redrive" in m.reason for m in remaining)
+
+
+def test_dlq_list_says_how_many_are_behind_a_full_group(stack):
+    """FIFO shows the first 10 of a group; the listing counts the rest instead of dropping them."""
+    for offset in range(12):
+        _park_directly(stack, _valid_body(QUERY_AT + offset))
+    listing = list_parked(outbox_path=None)
+    assert (len(listing.messages), listing.dlq_count, listing.hidden) == (10, 12, 2)
+
+
+def test_dlq_redrive_all_reaches_past_the_first_ten_of_a_group(stack):
+    """--all works through a group longer than one receive, past refused messages, losing none."""
+    bodies = [_valid_body(QUERY_AT + offset) for offset in range(3)]
+    _park_through_processor(stack, ["not json"] * 10)
+    for body in bodies:
+        _park_directly(stack, body)
+    report = redrive(everything=True)
+    assert (report.redriven, report.kept) == (3, 10)
+    assert [m["Body"] for m in queue_messages(stack, stack.resources.queue_url)] == bodies
+    assert queue_depth(stack, stack.resources.dlq_url) == 10
+
+
+def test_dlq_redrive_returns_a_message_the_redrive_policy_moved(stack):
+    """A message moved after failed receives (no reason attributes) is known by its DLQ id."""
+    body = _valid_body()
+    moved_id = _send_to_dlq_as_redrive_policy(stack, body)
+    [parked] = list_parked(outbox_path=None).messages
+    assert (parked.id, parked.kind) == (moved_id, "max-receives")
+    assert [o.action for o in redrive(message_id=moved_id).outcomes] == ["redriven"]
+    assert [m["Body"] for m in queue_messages(stack, stack.resources.queue_url)] == [body]
+
+
+def _send_to_dlq_as_redrive_policy(stack, body: str) -> str:
+    """What SQS's redrive policy leaves in the DLQ: the body and group, no reason attributes."""
+    return stack.client("sqs").send_message(
+        QueueUrl=stack.resources.dlq_url,
+        MessageBody=body,
+        MessageGroupId="analytics",
+        MessageDeduplicationId=uuid.uuid4().hex,
+    )["MessageId"]
 
 
 def test_dlq_redrive_unknown_id_raises(stack):
