@@ -224,13 +224,14 @@ def test_dlq_redrive_all_keeps_invalid_and_loses_nothing(stack):
     _park_directly(stack, first)
     _park_through_processor(stack, ["bad two"])
     _park_directly(stack, second)
-    ids_before = {m.body: m.id for m in list_parked(outbox_path=None).messages}
+    before = {m.body: (m.id, m.parked_at) for m in list_parked(outbox_path=None).messages}
     report = redrive(everything=True)
     assert (report.redriven, report.kept) == (2, 2)
     assert [m["Body"] for m in queue_messages(stack, stack.resources.queue_url)] == [first, second]
     remaining = list_parked(outbox_path=None).messages
     assert sorted(m.body for m in remaining) == ["bad one", "bad two"]
-    assert all(m.id == ids_before[m.body] and "still refused on redrive" in m.reason for m in remaining)
+    assert all((m.id, m.parked_at) == before[m.body] for m in remaining)
+    assert all("still refused on redrive" in m.reason for m in remaining)
 
 
 def test_dlq_list_says_how_many_are_behind_a_full_group(stack):

@@ -108,6 +108,12 @@ def test_parked_from_sqs_uses_reason_attributes():
     assert parked.receive_count == 2
 
 
+def test_parked_from_sqs_keeps_first_parking_time_of_a_reparked_copy():
+    """A copy parked again by a redrive shows when the message was first parked."""
+    parked = parked_from_sqs(_sqs_message(errorKind="not-json", firstParkedAt="1764072000000"))
+    assert parked.parked_at == datetime(2025, 11, 25, 12, 0, tzinfo=UTC)
+
+
 def test_parked_from_sqs_without_attributes_is_a_receive_limit_move():
     """A message the redrive policy moved has no reason attributes: said so, id is its MessageId."""
     parked = parked_from_sqs(_sqs_message())

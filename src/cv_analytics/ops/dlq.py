@@ -17,7 +17,8 @@ redrive retried after a failure between send and delete is not doubled (within S
 window; the processor's writes are idempotent beyond it). A message that fails re-validation
 stays parked with the new reason. ``redrive(everything=True)`` has to get past such a message
 to reach the rest of its group: it parks a copy at the back of the group (sent, then the old
-one deleted), which changes its DLQ MessageId but not its id here (``sourceMessageId``).
+one deleted), which changes its DLQ MessageId but not its id here (``sourceMessageId``) nor
+when it was first parked (``firstParkedAt``).
 
 Outbox dead letters are listed and shown, never redriven: SQS refused them for good (size,
 characters), so sending them again cannot succeed.
@@ -115,6 +116,8 @@ def parked_from_sqs(message: MessageTypeDef) -> ParkedMessage:
     sent = system.get("SentTimestamp")
     count = system.get("ApproximateReceiveCount")
     kind = custom.get("errorKind")
+    # A copy parked again by a redrive keeps the first parking time (see _park_again).
+    first = custom.get("firstParkedAt") or sent
     return ParkedMessage(
         id=custom.get("sourceMessageId") or message["MessageId"],
         source="sqs",
@@ -122,7 +125,7 @@ def parked_from_sqs(message: MessageTypeDef) -> ParkedMessage:
         group_id=system.get("MessageGroupId"),
         reason=custom.get("errorReason") or _MAX_RECEIVES_REASON,
         kind=kind or MAX_RECEIVES_KIND,
-        parked_at=datetime.fromtimestamp(int(sent) / 1000, tz=UTC) if sent else None,
+        parked_at=datetime.fromtimestamp(int(first) / 1000, tz=UTC) if first else None,
         receive_count=int(count) if count else None,
         attributes=custom,
     )
@@ -294,6 +297,10 @@ def _park_again(queues: _Queues, message: MessageTypeDef, *, reason: str) -> str
         "errorKind": kind,
         "sourceMessageId": parked.id,
     }
+    # Epoch ms as SQS wrote it (no float round trip); SQS refuses an empty value.
+    first = parked.attributes.get("firstParkedAt") or message.get("Attributes", {}).get("SentTimestamp")
+    if first:
+        attributes["firstParkedAt"] = first
     copy = queues.sqs.send_message(
         QueueUrl=queues.dlq,
         MessageBody=parked.body,
