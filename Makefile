@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: help install lock demo up test test-unit test-functional test-containers lint checkov compose-config benchmark clean
+.PHONY: help install lock demo up test test-unit test-functional test-browser test-containers lint checkov compose-config benchmark clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ test-unit: install  ## pure tests only
 
 test-functional: install  ## handlers and API against the embedded AWS endpoint
 	$(BIN)/python -m pytest tests/functional
+
+test-browser: install  ## the console in headless chromium (tests/browser); screenshot in test-output/
+	$(BIN)/python -m pytest tests/browser -rs
 
 test-containers: install  ## tests/containers + tests/integration on the configured Docker (DOCKER_HOST)
 	$(BIN)/python -m pytest tests/containers tests/integration -rs

@@ -117,6 +117,9 @@ class LocalPipeline:
             processor=cache(lambda: MessageProcessor.from_settings(dynamodb=dynamodb, sqs=sqs)),
             reporter=cache(lambda: WeeklyReporter.from_settings(dynamodb=dynamodb)),
         )
+        # The runner's proof of life, which `status` and the console show as its last poll.
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("RUNNER_HEARTBEAT_FILE", str((self.state_dir / "runner-heartbeat").resolve()))
         self._sources = EventSources.from_settings(
             processor=self.processor,
             reporter=self.reporter,
@@ -141,6 +144,7 @@ class LocalPipeline:
         return settings.shutdown_timeout_seconds if settings is not None else 10.0
 
     def _start_api(self) -> None:
+        from cv_analytics.console import ConsoleServices, create_console
         from cv_ingest_api.app import create_app
         from cv_ingest_api.settings import IngestSettings
 
@@ -149,6 +153,8 @@ class LocalPipeline:
         # The timeout bounds all of `up`'s shutdown: keep some of it for stopping the rest.
         budget = settings.shutdown_timeout_seconds - _STOP_RESERVE_SECONDS
         self._app = create_app(settings.model_copy(update={"shutdown_timeout_seconds": max(0.5, budget)}))
+        # Local only: the production ingest app never includes the console.
+        self._app.mount("/console", create_console(ConsoleServices(outbox_path=Path(self.outbox_path))))
         config = uvicorn.Config(self._app, host=self.api_host, port=self.api_port, log_level="warning")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, name="ingest-api", daemon=True)

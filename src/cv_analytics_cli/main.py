@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.chat import chat
+from cv_analytics_cli.ops import register as register_operator_commands
 
 if TYPE_CHECKING:
     from cv_analytics_cli.local import LocalPipeline
@@ -103,6 +104,7 @@ def _print_running(pipeline: LocalPipeline) -> None:
     click.echo(f"ready in {pipeline.started_in:.2f}s")
     click.echo(f"  AWS endpoint   {pipeline.aws_endpoint}  ({origin})")
     click.echo(f"  ingest API     {pipeline.api_url}  (POST /v1/events, GET /healthz, GET /readyz)")
+    click.echo(f"  console        {pipeline.api_url}/console/  (health, live feed, reports, emails, DLQ)")
     click.echo(f"  outbox         {pipeline.outbox_path}")
     click.echo(f"  queue          {resources.queue_url}")
     click.echo(f"  DLQ            {resources.dlq_url}")
@@ -289,6 +291,7 @@ def mail(index: int, last: int, html: bool, timeout: float) -> None:
 
 
 main.add_command(chat)
+register_operator_commands(main)
 
 if __name__ == "__main__":
     sys.exit(main())

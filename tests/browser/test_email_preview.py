@@ -1,7 +1,6 @@
 """The weekly report email as a recipient sees it, rendered by headless Chromium.
 
-The browser is Debian's ``chromium``, never one a test tool downloads. Without it these
-tests skip and say why, unless CV_ANALYTICS_REQUIRE_BROWSER=1 (CI), where they fail.
+The browser is the system's chromium, shared with the console tests (tests/browser/conftest.py).
 A browser knows no ``cid:`` URL, so the chart is handed to it as a data: URL, the same
 bytes the email attaches. The screenshot is kept as test-output/email-preview.png.
 """
@@ -9,41 +8,22 @@ bytes the email attaches. The screenshot is kept as test-output/email-preview.pn
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from cv_analytics.inline_images import with_data_urls
 from cv_reporter import chart
 from cv_reporter.rendering import EmailData, render_weekly_report
-from tests.report_samples import sample_summary
+from tests.support.report_samples import sample_summary
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRE_BROWSER = "CV_ANALYTICS_REQUIRE_BROWSER"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-output" / "email-preview.png"
 # A mail client's reading pane, and a phone.
 DESKTOP = {"width": 700, "height": 900}
 PHONE = {"width": 375, "height": 800}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Headless Chromium from the system; skipped when absent unless the browser is required."""
-    if not os.access(CHROMIUM, os.X_OK):
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium) for the email preview"
-        if os.environ.get(REQUIRE_BROWSER) == "1":
-            pytest.fail(f"{reason}, and {REQUIRE_BROWSER}=1 requires it")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless=new"]
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,5 +15,6 @@ def _private_state_dir(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
         "INGEST_API_KEYS_FILE",
         "INGEST_API_KEY",
         "INGEST_SENDER_CONCURRENCY",
+        "RUNNER_HEARTBEAT_FILE",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cv_analytics_cli.main import main
 from cv_ingest_api.app import create_app
 from cv_ingest_api.settings import IngestSettings
-from tests.conftest import free_port
+from tests.support.network import free_port
 from tests.support.stack import queue_messages
 
 

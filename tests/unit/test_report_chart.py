@@ -10,7 +10,7 @@ from PIL import Image, ImageStat
 
 from cv_analytics.aggregation import DayFigures
 from cv_reporter.chart import HEIGHT, SCALE, WIDTH, daily_chart_png
-from tests.report_samples import DAILY, empty_summary, sample_summary
+from tests.support.report_samples import DAILY, empty_summary, sample_summary
 
 BAR_BLUE = (0x09, 0x69, 0xDA)
 

@@ -9,7 +9,7 @@ import pytest
 
 from cv_reporter import chart
 from cv_reporter.rendering import EmailData, render_weekly_report
-from tests.report_samples import empty_summary, sample_summary
+from tests.support.report_samples import empty_summary, sample_summary
 
 # Rows and line breaks take no styles that matter: Outlook ignores them on <tr>.
 UNSTYLED = {"html", "head", "meta", "title", "tr", "br"}

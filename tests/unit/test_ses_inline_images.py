@@ -16,7 +16,7 @@ from cv_analytics.inline_images import InlineImage, with_data_urls
 from cv_analytics.mailbox import _from_raw
 from cv_reporter import chart
 from cv_reporter.rendering import EmailData, render_weekly_report
-from tests.report_samples import empty_summary, sample_summary
+from tests.support.report_samples import empty_summary, sample_summary
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY = InlineImage(content_id="tiny@cv-analytics", data=PNG_SIGNATURE + b"rest", filename="tiny.png")
