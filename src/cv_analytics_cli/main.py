@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.cost import cost as cost_command
 
 
 def _week_option(value: str | None) -> IsoWeek:
@@ -284,3 +285,6 @@ def mail(index: int, last: int, html: bool, timeout: float) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+main.add_command(cost_command)
