@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
+from cv_processor.metrics import CountedDeadLetters, MeasuredRecords, emits_metrics
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -44,8 +46,8 @@ def message_processor() -> MessageProcessor:
         raw_events=RawEventStore(
             client=dynamodb, table_name=settings.query_events_table, ttl_days=settings.raw_event_ttl_days
         ),
-        records=AnalyticsStore(client=dynamodb, table_name=settings.analytics_table),
-        dead_letters=DeadLetterQueueOnDemand(settings),
+        records=MeasuredRecords(AnalyticsStore(client=dynamodb, table_name=settings.analytics_table)),
+        dead_letters=CountedDeadLetters(DeadLetterQueueOnDemand(settings)),
         record_ttl_days=settings.record_ttl_days,
         redact_pii=settings.pii_redaction,
     )
@@ -85,6 +87,7 @@ def record_handler(record: SQSRecord) -> str:
 
 
 @logger.inject_lambda_context
+@emits_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The batch processor holds the batch's records and outcomes: one per invocation, so
     # concurrent invocations cannot mix them. A failed message fails only the rest of its

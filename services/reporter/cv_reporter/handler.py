@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from cv_reporter.invocation import force_requested, week_to_report
+from cv_reporter.metrics import emits_metrics
 
 if TYPE_CHECKING:
     from cv_reporter.reporting import WeeklyReporter
@@ -51,6 +52,7 @@ def weekly_reporter() -> WeeklyReporter:
 
 
 @logger.inject_lambda_context
+@emits_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     week = week_to_report(event, now=datetime.now(UTC))
     outcome = weekly_reporter().send(week, force=force_requested(event))
