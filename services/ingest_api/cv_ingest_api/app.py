@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from cv_analytics.aws.clients import queue_url
 from cv_analytics.aws.sqs import QueueSender
+from cv_ingest_api.metrics import install_metrics
 from cv_ingest_api.outbox import Outbox
 from cv_ingest_api.routes import EVENT_SCHEMAS, events_router, health_router
 from cv_ingest_api.sender import OutboxSender
@@ -61,6 +62,7 @@ def create_app(settings: IngestSettings | None = None, sender: OutboxSender | No
     app = FastAPI(title="cv-analytics ingest", version="0.1.0", lifespan=lifespan)
     app.include_router(events_router)
     app.include_router(health_router)
+    install_metrics(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
