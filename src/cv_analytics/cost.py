@@ -334,7 +334,8 @@ def dynamodb_write_units(a: Assumptions) -> dict[str, float]:
 def dynamodb_read_units(a: Assumptions) -> float:
     """RRUs a month: each report reads its week and the week before through the index."""
     week_bytes = a.queries_per_week * (a.record_bytes + DYNAMODB_ITEM_OVERHEAD_BYTES)
-    return WEEKS_PER_MONTH * 2 * read_units(week_bytes) if a.queries_per_week else 0.0
+    # A Query is billed at least half a unit even when the week is empty.
+    return WEEKS_PER_MONTH * 2 * read_units(week_bytes)
 
 
 def dynamodb_storage_gb(a: Assumptions) -> dict[str, float]:
