@@ -2,7 +2,8 @@
 
 Pure arithmetic: no AWS call, no price lookup. Every unit price is in ``PRICES`` (one table,
 dated, with the pricing page it comes from); every assumption about the traffic and the
-functions is a field of ``Assumptions`` with its reason, and the CLI exposes each as a flag.
+functions is a field of ``Assumptions`` with its reason; ``cv-analytics cost`` takes the
+ones a deployment changes as flags.
 
 How the pipeline uses each service (derived from the code and infra/terraform):
 
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7  # 4.348...
@@ -131,7 +132,7 @@ FREE_TIER: dict[str, Allowance] = {
 @dataclass(frozen=True, slots=True)
 class Assumptions:
     """Everything the bill depends on besides the unit prices. Defaults: the deployed stack
-    (infra/terraform) at a CV chatbot's traffic; each is a flag of ``cv-analytics cost``."""
+    (infra/terraform) at a CV chatbot's traffic; the CLI takes most as flags."""
 
     queries_per_week: float
     # Share of queries the worker answers (a response event); the others send only a query.
@@ -455,8 +456,3 @@ def monthly_bill(assumptions: Assumptions) -> Bill:
                     kms_lines, ecr_lines):  # fmt: skip
         lines += section(assumptions)
     return Bill(assumptions=assumptions, lines=tuple(lines), credits=apply_free_tier(lines))
-
-
-def with_overrides(assumptions: Assumptions, **changes: object) -> Assumptions:
-    """``assumptions`` with the given fields changed (``None`` values are ignored)."""
-    return replace(assumptions, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
