@@ -132,7 +132,7 @@ FREE_TIER: dict[str, Allowance] = {
 @dataclass(frozen=True, slots=True)
 class Assumptions:
     """Everything the bill depends on besides the unit prices. Defaults: the deployed stack
-    (infra/terraform) at a CV chatbot's traffic; the CLI takes most as flags."""
+    (infra/terraform) at a CV chatbot's traffic; the CLI takes the usual ones as flags."""
 
     queries_per_week: float
     # Share of queries the worker answers (a response event); the others send only a query.
