@@ -44,7 +44,7 @@ def test_bill_lambda_requests_and_gb_seconds_for_small_traffic() -> None:
 
 
 def test_bill_dynamodb_writes_reads_and_storage_for_small_traffic() -> None:
-    """One WRU per write of items under 1 KB; 8,500 bytes a week read in 3 x 4 KB at half a unit."""
+    """One WRU per write of items under 1 KB; 8,570 bytes a week read in 3 x 4 KB at half a unit."""
     lines = quantities(SMALL)
     queries, responses = 10 * WEEKS, 5 * WEEKS
     assert lines["DynamoDB: writes: query-events PutItem"] == pytest.approx(queries + responses)
@@ -52,10 +52,10 @@ def test_bill_dynamodb_writes_reads_and_storage_for_small_traffic() -> None:
     assert lines["DynamoDB: writes: week-index"] == pytest.approx(queries + responses)
     assert lines["DynamoDB: writes: reports UpdateItem"] == pytest.approx(3 * WEEKS)
     assert lines["DynamoDB: reads: week-index Query"] == pytest.approx(WEEKS * 2 * 1.5)
-    # 15 raw events of 516.7 bytes on average, each +100, for 7 days.
-    assert lines["DynamoDB: storage: query-events"] == pytest.approx(15 * (1550 / 3 + 100) / GB)
-    assert lines["DynamoDB: storage: analytics"] == pytest.approx(10 * 90 / 7 * 850 / GB)
-    assert lines["DynamoDB: storage: week-index"] == pytest.approx(10 * 90 / 7 * 850 / GB)
+    # 15 raw events of (10 x 545 + 5 x 505) / 15 = 531.67 bytes on average, each +100, for 7 days.
+    assert lines["DynamoDB: storage: query-events"] == pytest.approx(15 * (7975 / 15 + 100) / GB)
+    assert lines["DynamoDB: storage: analytics"] == pytest.approx(10 * 90 / 7 * 857 / GB)
+    assert lines["DynamoDB: storage: week-index"] == pytest.approx(10 * 90 / 7 * 857 / GB)
 
 
 def test_bill_prices_each_line_from_the_table() -> None:
@@ -176,3 +176,36 @@ def test_cost_command_refuses_an_impossible_assumption() -> None:
     result = CliRunner().invoke(cost_command, ["--queries-per-week", "10", "--answer-rate", "2"])
     assert result.exit_code == 2
     assert "answer_rate" in result.output
+
+
+def test_cost_model_item_sizes_are_those_of_the_sample_events() -> None:
+    """The default item sizes are what the stores' size check gives for tests/events' query and response."""
+    import json
+
+    from cv_analytics.aws.dynamodb import AnalyticsStore, RawEventStore, item_size, to_attribute
+    from cv_analytics.events import parse_event
+    from cv_analytics.records import record_update
+    from tests.helpers import load_event
+
+    raw, records = (
+        RawEventStore(client=None, table_name="t", ttl_days=7),
+        AnalyticsStore(client=None, table_name="t"),
+    )
+    bodies = {
+        kind: json.dumps(load_event(f"{kind}_event"), separators=(",", ":")) for kind in ("query", "response")
+    }
+    events = {kind: parse_event(body) for kind, body in bodies.items()}
+    updates = {kind: record_update(event, ttl_days=90) for kind, event in events.items()}
+    full = updates["response"].applied_to(updates["query"].applied_to({}))
+    defaults = Assumptions(queries_per_week=0)
+    assert (
+        defaults.raw_query_item_bytes,
+        defaults.raw_response_item_bytes,
+        defaults.record_query_half_bytes,
+        defaults.record_bytes,
+    ) == (
+        raw.check(event=events["query"], body=bodies["query"]),
+        raw.check(event=events["response"], body=bodies["response"]),
+        records.check(updates["query"]),
+        item_size({name: to_attribute(value) for name, value in full.items()}),
+    )
