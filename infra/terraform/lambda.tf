@@ -19,11 +19,12 @@ resource "aws_lambda_function" "processor" {
 
   environment {
     variables = {
-      QUERY_EVENTS_TABLE      = aws_dynamodb_table.query_events.name
-      ANALYTICS_TABLE         = aws_dynamodb_table.analytics.name
-      DLQ_URL                 = aws_sqs_queue.dlq.url
-      POWERTOOLS_SERVICE_NAME = local.processor_name
-      LOG_LEVEL               = var.log_level
+      QUERY_EVENTS_TABLE           = aws_dynamodb_table.query_events.name
+      ANALYTICS_TABLE              = aws_dynamodb_table.analytics.name
+      DLQ_URL                      = aws_sqs_queue.dlq.url
+      POWERTOOLS_SERVICE_NAME      = local.processor_name
+      POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
+      LOG_LEVEL                    = var.log_level
     }
   }
 
@@ -72,12 +73,13 @@ resource "aws_lambda_function" "reporter" {
 
   environment {
     variables = {
-      ANALYTICS_TABLE         = aws_dynamodb_table.analytics.name
-      REPORTS_TABLE           = aws_dynamodb_table.reports.name
-      SENDER_EMAIL            = var.sender_email
-      RECIPIENT_EMAIL         = var.recipient_email
-      POWERTOOLS_SERVICE_NAME = local.reporter_name
-      LOG_LEVEL               = var.log_level
+      ANALYTICS_TABLE              = aws_dynamodb_table.analytics.name
+      REPORTS_TABLE                = aws_dynamodb_table.reports.name
+      SENDER_EMAIL                 = var.sender_email
+      RECIPIENT_EMAIL              = var.recipient_email
+      POWERTOOLS_SERVICE_NAME      = local.reporter_name
+      POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
+      LOG_LEVEL                    = var.log_level
     }
   }
 

@@ -24,6 +24,10 @@ locals {
 
   ttl_attribute = "expiresAt"
 
+  # CloudWatch namespace of the functions' own metrics (EMF, POWERTOOLS_METRICS_NAMESPACE);
+  # the code's default is the same (cv_analytics.emf.DEFAULT_NAMESPACE).
+  metrics_namespace = "CvAnalytics"
+
   # Names that only exist in AWS (not in resources.toml).
   processor_name              = "${var.name_prefix}-processor"
   reporter_name               = "${var.name_prefix}-reporter"

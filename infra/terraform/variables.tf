@@ -177,3 +177,24 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "monthly_budget_usd" {
+  description = "Monthly AWS cost (USD) the budget alerts on: at 80% of it spent, and when the month is forecast to exceed it. `cv-analytics cost` estimates the bill."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.monthly_budget_usd > 0
+    error_message = "monthly_budget_usd must be a positive amount."
+  }
+}
+
+variable "budget_alert_email" {
+  description = "Address AWS Budgets emails when the monthly budget is nearly or forecast to be exceeded."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.budget_alert_email))
+    error_message = "budget_alert_email must be an email address."
+  }
+}

@@ -260,3 +260,20 @@ class AnalyticsRecord:
             user_agent=item.get("userAgent"),
             referer=item.get("referer"),
         )
+
+
+def completing_latency(update: RecordUpdate, previous: Mapping[str, Any]) -> int | None:
+    """The query→response latency in ms when ``update`` completed its record, else None.
+
+    ``previous`` is the record as it was just before the update was applied (one atomic
+    write returns it). The update completes the record when it brings one half's timestamp
+    and the record held only the other's; a redelivered event finds its own half there
+    already, so each record's latency is reported once, whatever the order or the retries.
+    """
+    had_query = previous.get("queryTimestamp") is not None
+    had_response = previous.get("responseTimestamp") is not None
+    if "responseTimestamp" in update.set and had_query and not had_response:
+        return int(update.set["responseTimestamp"]) - int(previous["queryTimestamp"])
+    if "queryTimestamp" in update.set and had_response and not had_query:
+        return int(previous["responseTimestamp"]) - int(update.set["queryTimestamp"])
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ def in_process_invokers(
     """
     from cv_processor import handler as processor_handler
     from cv_reporter import handler as reporter_handler
+
+    # The handlers print their CloudWatch metrics (EMF) to stdout, one line per invocation:
+    # useful in Lambda, noise in a local console. POWERTOOLS_METRICS_DISABLED=false shows them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
     spec = load_resources()
     return (

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.chat import chat
+from cv_analytics_cli.cost import cost as cost_command
 from cv_analytics_cli.ops import register as register_operator_commands
 
 if TYPE_CHECKING:
@@ -291,6 +292,7 @@ def mail(index: int, last: int, html: bool, timeout: float) -> None:
 
 
 main.add_command(chat)
+main.add_command(cost_command)
 register_operator_commands(main)
 
 if __name__ == "__main__":

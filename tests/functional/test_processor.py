@@ -392,13 +392,13 @@ def atomic_record_writes(monkeypatch):
     store's writes gives DynamoDB's guarantee, so the race left is the one the kit must
     survive: which write lands first.
     """
-    lock, write = threading.Lock(), AnalyticsStore.write
+    lock, merge = threading.Lock(), AnalyticsStore.merge  # every record write goes through merge
 
     def atomic(self, update):
         with lock:
-            return write(self, update)
+            return merge(self, update)
 
-    monkeypatch.setattr(AnalyticsStore, "write", atomic)
+    monkeypatch.setattr(AnalyticsStore, "merge", atomic)
 
 
 def test_processor_concurrent_query_and_response_always_converge(stack, atomic_record_writes):

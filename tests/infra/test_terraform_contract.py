@@ -17,7 +17,7 @@ from cv_reporter.settings import ReporterSettings
 from tests.support.terraform import TERRAFORM_DIR, Ref, TerraformModule
 
 # Set by Terraform for the Lambda runtime libraries, not read by the settings classes.
-RUNTIME_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
+RUNTIME_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
 
 ENVIRONMENT = {
     "processor": {"QUERY_EVENTS_TABLE", "ANALYTICS_TABLE", "DLQ_URL", *RUNTIME_VARIABLES},
@@ -30,6 +30,7 @@ TFVARS = {
     "sender_email": "reports@example.com",
     "recipient_email": "owner@example.com",
     "alarm_email": "alerts@example.com",
+    "budget_alert_email": "billing@example.com",
     "processor_image_tag": "p1234ab",
     "reporter_image_tag": "r1234ab",
 }

@@ -28,6 +28,7 @@ VARIABLES = {
     "sender_email": "reports@example.com",
     "recipient_email": "owner@example.com",
     "alarm_email": "alerts@example.com",
+    "budget_alert_email": "billing@example.com",
     "processor_image_tag": "0123abc",
     "reporter_image_tag": "0123abc",
 }

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from cv_analytics.aws.clients import aws_client, main_queue_url
 from cv_analytics.aws.sqs import QueueSender
+from cv_ingest_api.metrics import install_metrics
 from cv_ingest_api.outbox import Outbox
 from cv_ingest_api.query import query_router
 from cv_ingest_api.routes import EVENT_SCHEMAS, events_router, health_router
@@ -69,6 +70,7 @@ def create_app(settings: IngestSettings | None = None, sender: OutboxSender | No
     app.include_router(events_router)
     app.include_router(health_router)
     app.include_router(query_router)
+    install_metrics(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

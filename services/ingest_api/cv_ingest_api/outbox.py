@@ -72,6 +72,8 @@ class Outbox:
         self._db.executescript(_SCHEMA)
         self._pending = self._count("outbox")
         self._dead = self._count("dead_letters")
+        # Events this process has taken in (for /metrics; the outbox file outlives it).
+        self.accepted = 0
 
     @property
     def pending(self) -> int:
@@ -94,6 +96,7 @@ class Outbox:
                     rows,
                 )
             self._pending += len(rows)
+            self.accepted += len(rows)
 
     def oldest(self, *, limit: int) -> list[OutboxRow]:
         """Up to ``limit`` pending rows, oldest first."""

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
+from cv_processor.metrics import emits_metrics
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -78,6 +80,7 @@ def _process_batch(
 
 
 @logger.inject_lambda_context
+@emits_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     # Looked up on each record, so ``use`` (and a test's stand-in) takes effect at once.
     return _process_batch(event, context, lambda: message_processor())
@@ -87,6 +90,7 @@ def handler_for(processor: Callable[[], MessageProcessor]) -> LambdaHandler:
     """A Lambda handler that runs ``processor()`` (the caller's wiring) instead of the module's."""
 
     @logger.inject_lambda_context
+    @emits_metrics
     def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         return _process_batch(event, context, processor)
 

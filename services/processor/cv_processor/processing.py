@@ -110,16 +110,19 @@ class MessageProcessor:
         """
         from cv_analytics.aws.clients import aws_client
         from cv_analytics.aws.dynamodb import AnalyticsStore, RawEventStore
+        from cv_processor.metrics import CountedDeadLetters, MeasuredRecords
         from cv_processor.settings import ProcessorSettings
 
         settings = settings or ProcessorSettings()
         dynamodb = dynamodb or aws_client("dynamodb")
+        # The metric wrappers count into the invocation that runs them (cv_processor.metrics)
+        # and do nothing outside one.
         return cls(
             raw_events=RawEventStore(
                 client=dynamodb, table_name=settings.query_events_table, ttl_days=settings.raw_event_ttl_days
             ),
-            records=AnalyticsStore(client=dynamodb, table_name=settings.analytics_table),
-            dead_letters=DeadLetterQueueOnDemand(settings, sqs=sqs),
+            records=MeasuredRecords(AnalyticsStore(client=dynamodb, table_name=settings.analytics_table)),
+            dead_letters=CountedDeadLetters(DeadLetterQueueOnDemand(settings, sqs=sqs)),
             record_ttl_days=settings.record_ttl_days,
             redact_pii=settings.pii_redaction,
         )

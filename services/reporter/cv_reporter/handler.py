@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from cv_reporter.invocation import force_requested, week_to_report
+from cv_reporter.metrics import emits_metrics
 
 if TYPE_CHECKING:
     from cv_reporter.reporting import WeeklyReporter
@@ -59,6 +60,7 @@ def _report(event: dict[str, Any], reporter: Callable[[], WeeklyReporter]) -> di
 
 
 @logger.inject_lambda_context
+@emits_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _report(event, weekly_reporter)
 
@@ -67,6 +69,7 @@ def handler_for(reporter: Callable[[], WeeklyReporter]) -> LambdaHandler:
     """A Lambda handler that runs ``reporter()`` (the caller's wiring) instead of the module's."""
 
     @logger.inject_lambda_context
+    @emits_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _report(event, reporter)
 

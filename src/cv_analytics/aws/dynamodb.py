@@ -174,12 +174,22 @@ class AnalyticsStore:
 
     def write(self, update: RecordUpdate) -> None:
         """Apply ``update`` in one UpdateItem; UnstorableItem if DynamoDB refuses it as invalid."""
+        self.merge(update)
+
+    def merge(self, update: RecordUpdate) -> dict[str, Any]:
+        """``write``, returning the record as it was just before (empty if there was none).
+
+        The old image comes back with the same UpdateItem (ReturnValues=ALL_OLD), which
+        consumes no read capacity.
+        """
         with _refusal_is_permanent():
-            self._client.update_item(
+            response = self._client.update_item(
                 TableName=self._table,
                 Key={"requestId": to_attribute(update.request_id)},
+                ReturnValues="ALL_OLD",
                 **_update_expression(update),
             )
+        return from_item(response.get("Attributes", {}))
 
     def records_for_week(self, week: IsoWeek) -> list[AnalyticsRecord]:
         """All records of ``week``, read through the week index (a Query, never a Scan)."""
