@@ -12,11 +12,14 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyawscron import AWSCron
 
+from cv_analytics.runner.firing import FAILED, ScheduleFiring, firing_of, record_firing
 from cv_analytics.runner.invokers import InvocationError, Invoker
+from cv_analytics.weeks import IsoWeek
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -71,11 +74,14 @@ class ScheduleSource:
         rule_name: str,
         invoker: Invoker,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        firing_file: Path | None = None,
     ) -> None:
         self._events = events
         self._rule_name = rule_name
         self._invoker = invoker
         self._clock = clock
+        # Where each firing is written down (runner.firing), for `status` and the console.
+        self._firing_file = firing_file
 
     def rule(self) -> DescribeRuleResponseTypeDef:
         return self._events.describe_rule(Name=self._rule_name)
@@ -114,6 +120,12 @@ class ScheduleSource:
         try:
             result = self.fire(due)
             log.info("%s fired for %s: %s", self._invoker.name, due.isoformat(), result)
+            firing = firing_of(result, fired_at=self._clock())
         except InvocationError as exc:
             # EventBridge retries async invocations; a missed weekly report is re-run by hand.
             log.error("%s failed for the %s schedule: %s", self._invoker.name, due.isoformat(), exc)
+            # The week the reporter would have reported on, from the event's time (the due time).
+            week = str(IsoWeek.last_full_week_before(due))
+            firing = ScheduleFiring(fired_at=self._clock(), week=week, outcome=FAILED)
+        if self._firing_file is not None:
+            record_firing(self._firing_file, firing)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from cv_analytics.aws.clients import aws_client, main_queue_url
 from cv_analytics.resources import load_resources
+from cv_analytics.runner.firing import firing_file_for
 from cv_analytics.runner.heartbeat import HeartbeatSettings, beat
 from cv_analytics.runner.invokers import HttpInvoker, Invoker
 from cv_analytics.runner.schedule import ScheduleSource
@@ -83,6 +84,7 @@ class EventSources:
     ) -> EventSources:
         """The runner for ``names``' queue and rule (the environment's by default)."""
         names = names or ResourceNames()
+        heartbeat_file = heartbeat_file or HeartbeatSettings().heartbeat_file
         sqs = sqs or aws_client("sqs")
         sqs_source = SqsEventSource(
             sqs=sqs,
@@ -93,7 +95,10 @@ class EventSources:
         )
         schedule_source = (
             ScheduleSource(
-                events=events or aws_client("events"), rule_name=names.report_rule_name, invoker=reporter
+                events=events or aws_client("events"),
+                rule_name=names.report_rule_name,
+                invoker=reporter,
+                firing_file=firing_file_for(heartbeat_file) if heartbeat_file else None,
             )
             if schedule
             else None
@@ -101,7 +106,7 @@ class EventSources:
         return cls(
             sqs_source=sqs_source,
             schedule_source=schedule_source,
-            heartbeat_file=heartbeat_file or HeartbeatSettings().heartbeat_file,
+            heartbeat_file=heartbeat_file,
             pollers=pollers,
         )
 

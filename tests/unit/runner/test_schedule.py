@@ -8,10 +8,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cv_analytics.runner.firing import ScheduleFiring, read_firing
 from cv_analytics.runner.invokers import (
     InvocationError,
 )
@@ -204,7 +206,7 @@ class RecordingInvoker:
         self.calls.append((self._clock(), payload))
         if len(self.calls) <= self._failures:
             raise InvocationError("reporter raised RuntimeError: SES throttled")
-        return {"week": "2025-W47"}
+        return {"week": "2025-W47", "status": "sent"}
 
 
 def _run(
@@ -214,12 +216,17 @@ def _run(
     state: str | Callable[[datetime], str] = "ENABLED",
     recheck_seconds: float = 60.0,
     failures: int = 0,
+    firing_file: Path | None = None,
 ) -> tuple[RecordingInvoker, FakeEvents]:
     clock = FakeClock(start)
     events = FakeEvents(clock, state)
     invoker = RecordingInvoker(clock, failures=failures)
     source = ScheduleSource(
-        events=events, rule_name="cv-analytics-weekly-report", invoker=invoker, clock=clock
+        events=events,
+        rule_name="cv-analytics-weekly-report",
+        invoker=invoker,
+        clock=clock,
+        firing_file=firing_file,
     )
     source.run(SimulatedStop(clock, until=until), recheck_seconds=recheck_seconds)
     return invoker, events
@@ -282,6 +289,45 @@ def test_schedule_source_invocation_failure_not_fatal():
         _utc(2025, 11, 24, 7),
         _utc(2025, 12, 1, 7),
     ]
+
+
+def test_schedule_source_records_firing_with_reporter_outcome(tmp_path: Path):
+    """A firing is written down with its time, the reported week and the reporter's status."""
+    record = tmp_path / "runner-heartbeat.last-firing.json"
+
+    _run(start=_utc(2025, 11, 24, 6, 59, 58), until=_utc(2025, 11, 24, 7, 10), firing_file=record)
+
+    assert read_firing(record) == ScheduleFiring(
+        fired_at=_utc(2025, 11, 24, 7), week="2025-W47", outcome="sent"
+    )
+
+
+def test_schedule_source_records_failed_firing(tmp_path: Path):
+    """An invocation that raised is recorded as failed, for the week it was due to report."""
+    record = tmp_path / "runner-heartbeat.last-firing.json"
+
+    _run(start=_utc(2025, 11, 24, 6, 59), until=_utc(2025, 11, 24, 7, 10), failures=1, firing_file=record)
+
+    assert read_firing(record) == ScheduleFiring(
+        fired_at=_utc(2025, 11, 24, 7), week="2025-W47", outcome="failed"
+    )
+
+
+def test_schedule_source_later_firing_replaces_record(tmp_path: Path):
+    """After a failed week and a sent one, the record holds the newest firing only."""
+    record = tmp_path / "runner-heartbeat.last-firing.json"
+
+    _run(
+        start=_utc(2025, 11, 24, 6, 59),
+        until=_utc(2025, 12, 1, 7, 10),
+        recheck_seconds=3600.0,
+        failures=1,
+        firing_file=record,
+    )
+
+    firing = read_firing(record)
+    assert firing is not None
+    assert (firing.fired_at, firing.outcome) == (_utc(2025, 12, 1, 7), "sent")
 
 
 def test_schedule_source_stop_interrupts_wait():
