@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         RecordFeed,
         RedriveReport,
     )
+    from cv_analytics.runner.firing import ScheduleFiring
 
 T = TypeVar("T")
 _DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhdw])$")
@@ -87,6 +88,8 @@ def status_lines(health: PipelineHealth) -> list[str]:
         polled = age((now - runner.last_poll).total_seconds()) if runner.last_poll else "never"
         lines.append(f"  runner       last poll {polled}{'' if runner.fresh else ' (stale)'}")
     lines.append(f"  schedule     {_schedule(runner.schedule_enabled, runner.last_due, runner.next_due)}")
+    if runner.last_firing is not None:
+        lines.append(f"  last firing  {_firing(runner.last_firing)}")
     report = (
         f"{runner.last_report_week} {runner.last_report_status}"
         + (f" at {runner.last_report_at:%Y-%m-%d %H:%M} UTC" if runner.last_report_at else "")
@@ -127,6 +130,10 @@ def _schedule(enabled: bool | None, last_due: datetime | None, next_due: datetim
     if next_due:
         parts.append(f"next {next_due:%Y-%m-%d %H:%M} UTC")
     return ", ".join(parts)
+
+
+def _firing(firing: ScheduleFiring) -> str:
+    return f"{firing.fired_at:%Y-%m-%d %H:%M} UTC ({firing.week or 'week unknown'}, {firing.outcome})"
 
 
 def _queue_name(url: str) -> str:

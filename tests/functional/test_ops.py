@@ -8,6 +8,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,9 +27,13 @@ from cv_analytics.ops import (
     redrive,
     show_parked,
 )
+from cv_analytics.runner.firing import firing_file_for, read_firing
 from cv_analytics.runner.heartbeat import HeartbeatSettings
+from cv_analytics.runner.invokers import InProcessInvoker
+from cv_analytics.runner.schedule import ScheduleSource
 from cv_analytics_cli.main import main as cli
 from cv_ingest_api.outbox import Outbox
+from cv_reporter.handler import lambda_handler as reporter_handler
 from tests.support.events import query_event, response_event
 from tests.support.stack import drain, processor_source, queue_depth, queue_messages, send_raw
 
@@ -136,6 +141,77 @@ def test_pipeline_health_finds_the_heartbeat_up_keeps(stack):
     runner = pipeline_health(outbox_path=None).runner
     assert runner.heartbeat_file == str(state_dir / "runner-heartbeat")
     assert runner.fresh
+
+
+# A Monday 07:00 no other test reports on, so its first firing sends.
+FIRING_DUE = datetime(2024, 3, 4, 7, tzinfo=UTC)
+
+
+def _fire_schedule(stack, heartbeat_file: Path) -> None:
+    """Run the runner's schedule source across FIRING_DUE until it has recorded the firing."""
+    anchor: list[float] = []
+
+    def clock() -> datetime:
+        anchor or anchor.append(time.monotonic())
+        return FIRING_DUE - timedelta(seconds=1) + timedelta(seconds=time.monotonic() - anchor[0])
+
+    record = firing_file_for(heartbeat_file)
+    source = ScheduleSource(
+        events=stack.client("events"),
+        rule_name=stack.names.report_rule_name,
+        invoker=InProcessInvoker(name="reporter", handler=reporter_handler, timeout_seconds=60),
+        clock=clock,
+        firing_file=record,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=source.run, args=(stop,), kwargs={"recheck_seconds": 0.2})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 45
+        while read_firing(record) is None:
+            assert time.monotonic() < deadline, "the schedule never fired"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def test_pipeline_health_and_status_show_last_schedule_firing(stack, tmp_path, monkeypatch):
+    """After the schedule fires, health and `status` show its time, week and the reporter's outcome."""
+    beat = tmp_path / "runner-heartbeat"
+    beat.touch()
+    assert (
+        pipeline_health(outbox_path=None, heartbeat=HeartbeatSettings(heartbeat_file=beat)).runner.last_firing
+        is None
+    )
+
+    _fire_schedule(stack, beat)
+
+    firing = pipeline_health(
+        outbox_path=None, heartbeat=HeartbeatSettings(heartbeat_file=beat)
+    ).runner.last_firing
+    assert firing is not None
+    assert (firing.week, firing.outcome) == ("2024-W09", "sent")
+    assert FIRING_DUE <= firing.fired_at < FIRING_DUE + timedelta(minutes=1)
+    monkeypatch.setenv("RUNNER_HEARTBEAT_FILE", str(beat))
+    result = CliRunner().invoke(cli, ["status", "--outbox", "/nonexistent/outbox.sqlite3"])
+    assert "  last firing  2024-03-04 07:00 UTC (2024-W09, sent)" in result.output.splitlines(), result.output
+    assert "last due" in result.output
+
+
+def test_status_command_failed_firing_is_a_problem(stack, tmp_path, monkeypatch):
+    """A recorded failed firing is shown and flagged, and status exits 1."""
+    beat = tmp_path / "runner-heartbeat"
+    beat.touch()
+    firing_file_for(beat).write_text(
+        json.dumps({"firedAt": "2024-03-04T07:00:00+00:00", "week": "2024-W09", "outcome": "failed"})
+    )
+    monkeypatch.setenv("RUNNER_HEARTBEAT_FILE", str(beat))
+
+    result = CliRunner().invoke(cli, ["status", "--outbox", "/nonexistent/outbox.sqlite3"])
+
+    assert result.exit_code == 1, result.output
+    assert "! the last schedule firing failed (2024-W09, 2024-03-04 07:00 UTC)" in result.output
 
 
 # --- dlq ---------------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ What each figure is, and where it comes from:
 - ingest outbox: pending events, the oldest one's age and the dead letters, read from its
   SQLite file read-only.
 - runner: the heartbeat file's mtime (``runner.heartbeat``) is its last poll that reached the
-  queue. The runner keeps its schedule firings in memory only, so the schedule is shown as the
-  rule's last and next due times, and the reports table's newest week (its status and time)
-  is the durable trace of the last reporter run, scheduled or by hand.
+  queue. Its last schedule firing (time, week, the reporter's outcome) is the record it keeps
+  beside the heartbeat (``runner.firing``), unknown until the schedule first fires there; the
+  rule's last and next due times are shown as well, and the reports table's newest week (its
+  status and time) is the durable trace of the last reporter run, scheduled or by hand.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from cv_analytics.ops._aws import (
 )
 from cv_analytics.ops.dlq import dlq_depth, parked_from_sqs, peek
 from cv_analytics.ops.outbox_view import OutboxUnreadable, summarise_outbox
+from cv_analytics.runner.firing import FAILED, ScheduleFiring, firing_file_for, read_firing
 from cv_analytics.runner.heartbeat import HeartbeatSettings
 from cv_analytics.runner.schedule import UnsupportedSchedule, next_fire_time
 from cv_analytics.settings import ResourceNames
@@ -93,6 +95,8 @@ class RunnerHealth:
     last_report_week: str | None
     last_report_status: str | None
     last_report_at: datetime | None
+    # The runner's record of its newest schedule firing; None until it has fired (or unreadable).
+    last_firing: ScheduleFiring | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,9 @@ def runner_health(
         last_report_week=report.get("week"),
         last_report_status=report.get("status"),
         last_report_at=_parse_time(report.get("sentAt") or report.get("claimedAt")),
+        last_firing=read_firing(
+            firing_file_for(heartbeat.heartbeat_file) if heartbeat.heartbeat_file else None
+        ),
     )
 
 
@@ -244,6 +251,11 @@ def problems_of(
         problems.append(f"{outbox.dead} event(s) SQS refused for good, in the outbox's dead letters")
     if runner.heartbeat_file is not None and not runner.fresh:
         problems.append("the runner has not polled the queue recently (stale heartbeat)")
+    if runner.last_firing is not None and runner.last_firing.outcome == FAILED:
+        firing = runner.last_firing
+        problems.append(
+            f"the last schedule firing failed ({firing.week}, {firing.fired_at:%Y-%m-%d %H:%M} UTC)"
+        )
     if runner.last_due is not None and runner.last_report_week is not None:
         due_week = str(IsoWeek.last_full_week_before(runner.last_due))
         if runner.last_report_week < due_week:

@@ -117,15 +117,16 @@ class ScheduleSource:
                 self._fire_logged(due)
 
     def _fire_logged(self, due: datetime) -> None:
+        fired_at = self._clock()
         try:
             result = self.fire(due)
             log.info("%s fired for %s: %s", self._invoker.name, due.isoformat(), result)
-            firing = firing_of(result, fired_at=self._clock())
+            firing = firing_of(result, fired_at=fired_at)
         except InvocationError as exc:
             # EventBridge retries async invocations; a missed weekly report is re-run by hand.
             log.error("%s failed for the %s schedule: %s", self._invoker.name, due.isoformat(), exc)
             # The week the reporter would have reported on, from the event's time (the due time).
             week = str(IsoWeek.last_full_week_before(due))
-            firing = ScheduleFiring(fired_at=self._clock(), week=week, outcome=FAILED)
+            firing = ScheduleFiring(fired_at=fired_at, week=week, outcome=FAILED)
         if self._firing_file is not None:
             record_firing(self._firing_file, firing)
