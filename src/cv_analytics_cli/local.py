@@ -145,6 +145,7 @@ class LocalPipeline:
 
     def _start_api(self) -> None:
         from cv_analytics.console import ConsoleServices, create_console
+        from cv_analytics.ops.ingest_metrics import read_registry
         from cv_ingest_api.app import create_app
         from cv_ingest_api.settings import IngestSettings
 
@@ -153,8 +154,15 @@ class LocalPipeline:
         # The timeout bounds all of `up`'s shutdown: keep some of it for stopping the rest.
         budget = settings.shutdown_timeout_seconds - _STOP_RESERVE_SECONDS
         self._app = create_app(settings.model_copy(update={"shutdown_timeout_seconds": max(0.5, budget)}))
-        # Local only: the production ingest app never includes the console.
-        self._app.mount("/console", create_console(ConsoleServices(outbox_path=Path(self.outbox_path))))
+        # Local only: the production ingest app never includes the console. It reads the
+        # app's own metrics registry and the runner's counts in process.
+        registry = self._app.state.metrics_registry
+        services = ConsoleServices(
+            outbox_path=Path(self.outbox_path),
+            ingest_metrics=lambda: read_registry(registry),
+            processor_counts=self._sources.sqs_source.counts if self._sources is not None else None,
+        )
+        self._app.mount("/console", create_console(services))
         config = uvicorn.Config(self._app, host=self.api_host, port=self.api_port, log_level="warning")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, name="ingest-api", daemon=True)

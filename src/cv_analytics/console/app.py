@@ -78,7 +78,7 @@ def dashboard(
     week: Annotated[str | None, Query()] = None,
     redriven: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
-    """Health, the live feed, a week's report, the mailbox and the DLQ on one page."""
+    """Health, the counters, the live feed, a week's report, the mailbox and the DLQ on one page."""
     try:
         chosen = _week(week)
     except HTTPException as exc:
@@ -88,6 +88,7 @@ def dashboard(
         request,
         "console.html.j2",
         health=services.health(),
+        metrics=services.metrics(),
         feed=services.feed(limit=FEED_LIMIT),
         summary=summary,
         chart=day_chart(summary.days),
@@ -157,6 +158,11 @@ def health_fragment(request: Request, services: Services) -> HTMLResponse:
     return _page(request, "_health.html.j2", health=services.health())
 
 
+@fragments.get("/metrics", response_class=HTMLResponse)
+def metrics_fragment(request: Request, services: Services) -> HTMLResponse:
+    return _page(request, "_metrics.html.j2", metrics=services.metrics())
+
+
 @fragments.get("/feed", response_class=HTMLResponse)
 def feed_fragment(request: Request, services: Services) -> HTMLResponse:
     return _page(request, "_feed.html.j2", feed=services.feed(limit=FEED_LIMIT))
@@ -179,6 +185,11 @@ def mail_fragment(request: Request, services: Services) -> HTMLResponse:
 @api.get("/health")
 def health_json(services: Services) -> JSONResponse:
     return JSONResponse(jsonable_encoder(services.health()))
+
+
+@api.get("/metrics")
+def metrics_json(services: Services) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(services.metrics()))
 
 
 @api.get("/feed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from cv_analytics.aggregation import WeeklySummary
 from cv_analytics.aws.clients import aws_client
 from cv_analytics.aws.week_reader import WeekReader
 from cv_analytics.mailbox import CapturedEmail, CapturedMessage, fetch_messages
+from cv_analytics.ops.ingest_metrics import IngestMetrics
+from cv_analytics.runner.sqs_source import SourceCounts
 from cv_analytics.settings import ResourceNames
 from cv_analytics.weeks import IsoWeek
 
@@ -47,9 +50,18 @@ class MailHeadline:
     recipients: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PipelineMetrics:
+    """The counters of the processes serving the console (None: not known here)."""
+
+    ingest: IngestMetrics | None
+    processor: SourceCounts | None
+
+
 @dataclass
 class ConsoleServices:
-    """The console's view of one pipeline: its AWS resources, outbox and mailbox."""
+    """The console's view of one pipeline: its AWS resources, outbox and mailbox, and the
+    counters of the ingest app and the runner when they run in this process (``up``)."""
 
     names: ResourceNames = field(default_factory=ResourceNames)
     outbox_path: Path | None = None
@@ -57,6 +69,10 @@ class ConsoleServices:
     sqs: SQSClient | None = None
     dynamodb: DynamoDBClient | None = None
     events: EventBridgeClient | None = None
+    # The ingest app's own figures (``ops.ingest_metrics.read_registry`` of its registry).
+    ingest_metrics: Callable[[], IngestMetrics | None] | None = None
+    # The runner's SQS source: what it handed the processor since it started.
+    processor_counts: Callable[[], SourceCounts] | None = None
     _lock: Lock = field(default_factory=Lock, repr=False)
 
     def health(self) -> ops.PipelineHealth:
@@ -66,6 +82,12 @@ class ConsoleServices:
             events=self._events(),
             names=self.names,
             outbox_path=self.outbox_path,
+        )
+
+    def metrics(self) -> PipelineMetrics:
+        return PipelineMetrics(
+            ingest=self.ingest_metrics() if self.ingest_metrics is not None else None,
+            processor=self.processor_counts() if self.processor_counts is not None else None,
         )
 
     def feed(self, *, limit: int = 20) -> list[ops.FeedEntry]:

@@ -42,6 +42,17 @@ class BatchOutcome:
     failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class SourceCounts:
+    """Messages since the source was made: handed to the function, deleted once it was done
+    with them (stored or parked: the function decides, the source cannot tell), and handed
+    back to SQS for another try (the function failed, or listed them in batchItemFailures)."""
+
+    received: int
+    deleted: int
+    returned: int
+
+
 def sqs_record(message: MessageTypeDef, *, queue_arn: str, region: str) -> dict[str, Any]:
     """The Lambda SQS event record for one ReceiveMessage message."""
     attributes = message.get("Attributes", {})
@@ -108,12 +119,18 @@ class SqsEventSource:
         self._queue_arn: str | None = None
         self._lock = threading.Lock()
         self._deleted = 0
+        self._received = 0
+        self._returned = 0
         self._last_received = time.monotonic()
 
     @property
     def deleted(self) -> int:
         """Messages processed and deleted since this source was made."""
         return self._deleted
+
+    def counts(self) -> SourceCounts:
+        with self._lock:
+            return SourceCounts(received=self._received, deleted=self._deleted, returned=self._returned)
 
     def idle_for(self) -> float:
         """Seconds since a poll last received anything."""
@@ -142,6 +159,9 @@ class SqsEventSource:
         records = [sqs_record(m, queue_arn=arn, region=arn.split(":")[3]) for m in messages]
         failed = self._invoke(records)
         done = [r for r in records if r["messageId"] not in failed]
+        with self._lock:
+            self._received += len(records)
+            self._returned += len(records) - len(done)
         self._delete(done)
         return BatchOutcome(len(records), len(done), len(failed))
 

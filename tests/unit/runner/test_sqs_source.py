@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cv_analytics.runner.sqs_source import SqsEventSource, failed_ids, sqs_record
+from cv_analytics.runner.sqs_source import SourceCounts, SqsEventSource, failed_ids, sqs_record
 from tests.support.events import load_event
 
 QUEUE_URL = "http://sqs.local/123456789012/q.fifo"
@@ -86,6 +86,24 @@ def test_sqs_source_counts_deleted_messages():
     source.poll_once()
     source.poll_once()
     assert source.deleted == 3
+
+
+class FailsOne:
+    """Reports message "b" as a batch item failure."""
+
+    name = "processor"
+
+    def invoke(self, payload: dict[str, Any]) -> Any:
+        ids = [record["messageId"] for record in payload["Records"]]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in ids if i == "b"]}
+
+
+def test_sqs_source_counts_received_deleted_and_returned():
+    """``counts`` tells what the function got, what was deleted and what went back to SQS."""
+    source = _source(FakeSqs(_messages("a", "b"), _messages("c")), FailsOne())
+    source.poll_once()
+    source.poll_once()
+    assert source.counts() == SourceCounts(received=3, deleted=2, returned=1)
 
 
 def test_sqs_source_empty_poll_asks_nothing_else():
