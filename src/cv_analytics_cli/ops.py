@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         RecordFeed,
         RedriveReport,
     )
+    from cv_analytics.ops.ingest_metrics import IngestMetrics
     from cv_analytics.runner.firing import ScheduleFiring
 
 T = TypeVar("T")
@@ -55,18 +56,41 @@ def register(group: click.Group) -> None:
 @click.command()
 @_outbox_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def status(outbox_path: Path | None, as_json: bool) -> None:
+@click.option(
+    "--api-url",
+    default=None,
+    help="Also show the ingest service's counters, read from its /metrics (e.g. http://127.0.0.1:8000).",
+)
+def status(outbox_path: Path | None, as_json: bool, api_url: str | None) -> None:
     """One screen of pipeline health; exits 1 when something needs a look."""
     from cv_analytics.ops import pipeline_health
 
     health = _aws_errors_as_usage(lambda: pipeline_health(outbox_path=outbox_path))
-    click.echo(json.dumps(as_plain(health), indent=2) if as_json else "\n".join(status_lines(health)))
+    ingest = _ingest_counters(api_url) if api_url else None
+    if as_json:
+        plain = as_plain(health)
+        if api_url:
+            plain["ingest"] = as_plain(ingest)
+        click.echo(json.dumps(plain, indent=2))
+    else:
+        click.echo("\n".join(status_lines(health, ingest=ingest)))
     if health.problems:
         raise SystemExit(1)
 
 
-def status_lines(health: PipelineHealth) -> list[str]:
-    """The status screen, line by line."""
+def _ingest_counters(api_url: str) -> IngestMetrics | str:
+    """The ingest service's counters, or why they could not be read (never fatal: the rest
+    of the screen does not depend on the API)."""
+    from cv_analytics.ops.ingest_metrics import MetricsUnavailable, scrape_ingest_metrics
+
+    try:
+        return scrape_ingest_metrics(api_url) or f"{api_url} has not started its outbox yet"
+    except MetricsUnavailable as exc:
+        return f"unreachable ({exc})"
+
+
+def status_lines(health: PipelineHealth, *, ingest: IngestMetrics | str | None = None) -> list[str]:
+    """The status screen, line by line; ``ingest``: its counters, or why they are unknown."""
     now = health.checked_at
     queue, dead, outbox, runner = health.queue, health.dead_letters, health.outbox, health.runner
     lines = [
@@ -82,6 +106,8 @@ def status_lines(health: PipelineHealth) -> list[str]:
     else:
         oldest = f", oldest {age(outbox.oldest_age_seconds)}" if outbox.oldest_age_seconds is not None else ""
         lines.append(f"  outbox       {outbox.pending} pending{oldest}, {outbox.dead} dead  ({outbox.path})")
+    if ingest is not None:
+        lines.append(f"  ingest       {_ingest(ingest)}")
     if runner.heartbeat_file is None:
         lines.append("  runner       last poll unknown (RUNNER_HEARTBEAT_FILE is not set)")
     else:
@@ -130,6 +156,17 @@ def _schedule(enabled: bool | None, last_due: datetime | None, next_due: datetim
     if next_due:
         parts.append(f"next {next_due:%Y-%m-%d %H:%M} UTC")
     return ", ".join(parts)
+
+
+def _ingest(ingest: IngestMetrics | str) -> str:
+    if isinstance(ingest, str):
+        return f"counters unknown: {ingest}"
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(ingest.rejected.items()) if n)
+    return (
+        f"{ingest.accepted} accepted, {ingest.rejected_total} rejected"
+        + (f" ({reasons})" if reasons else "")
+        + f", {ingest.sent} sent to SQS"
+    )
 
 
 def _firing(firing: ScheduleFiring) -> str:

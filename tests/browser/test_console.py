@@ -58,7 +58,7 @@ def test_console_health_panel_shows_queue_dlq_outbox_and_runner(page: Page, cons
 
 
 def test_console_feed_shows_new_request_without_reload(page: Page, console_url, pipeline):
-    """A request sent while the page is open appears in the live feed, answered, with no reload."""
+    """A request sent with the page open shows in the feed, answered, and in the counters: no reload."""
     page.goto(console_url)
     expect(page.get_by_test_id("feed-empty")).to_be_visible()
     page.evaluate("window.sameDocument = true")
@@ -76,6 +76,11 @@ def test_console_feed_shows_new_request_without_reload(page: Page, console_url, 
     expect(cells.nth(3)).to_have_text("partial")
     expect(cells.nth(4)).to_have_text("64")
     expect(cells.nth(5)).to_have_text("420 ms")
+    counters = page.locator("#metrics")
+    expect(counters).to_be_visible()
+    expect(counters.get_by_test_id("ingest-accepted")).to_have_text("2")
+    expect(counters.get_by_test_id("ingest-rejected")).to_have_text("0")
+    expect(counters.get_by_test_id("processor-deleted")).to_have_text("2")
     assert page.evaluate("window.sameDocument") is True
 
 

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -412,6 +413,50 @@ def test_status_command_shows_parked_and_exits_1(stack):
     assert result.exit_code == 1, result.output
     assert "1 parked (not-json 1)" in result.output
     assert "! 1 message(s) parked in the DLQ" in result.output
+
+
+def test_status_command_api_url_shows_ingest_counters(stack):
+    """With --api-url, status reads the running API's /metrics: 2 accepted, 1 rejected as invalid."""
+    from cv_analytics import demo
+    from cv_analytics_cli.local import LocalPipeline
+    from tests.support.network import free_port
+
+    pipeline = LocalPipeline(api_port=free_port(), schedule=False)
+    pipeline.start()
+    try:
+        rid = str(uuid.uuid4())
+        assert (
+            demo.send(
+                [query_event(rid, timestamp=QUERY_AT), response_event(rid, timestamp=QUERY_AT + 9)],
+                api_url=pipeline.api_url,
+            )
+            == 2
+        )
+        headers = {"Authorization": f"Bearer {pipeline.api_key}"}
+        assert (
+            httpx.post(
+                f"{pipeline.api_url}/v1/events", json={"eventType": "query"}, headers=headers
+            ).status_code
+            == 422
+        )
+        pipeline.wait_until_drained(timeout=60)
+        result = CliRunner().invoke(cli, ["status", "--api-url", pipeline.api_url])
+    finally:
+        pipeline.stop()
+    assert "  ingest       2 accepted, 1 rejected (invalid 1), 2 sent to SQS" in result.output.splitlines(), (
+        result.output
+    )
+
+
+def test_status_command_api_url_unreachable_is_not_fatal(stack):
+    """An API that does not answer leaves its counters unknown; the rest of the screen is shown."""
+    from tests.support.network import free_port
+
+    result = CliRunner().invoke(cli, ["status", "--api-url", f"http://127.0.0.1:{free_port()}"])
+
+    assert result.exit_code == 0, result.output
+    assert "  ingest       counters unknown: unreachable" in result.output
+    assert "all well" in result.output
 
 
 def test_status_command_json_is_parseable(stack):

@@ -27,6 +27,8 @@ from cv_analytics.ops.health import (
     previous_fire_time,
     problems_of,
 )
+from cv_analytics.ops.ingest_metrics import IngestMetrics
+from cv_analytics.runner.firing import ScheduleFiring
 from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.ops import (
     age,
@@ -272,6 +274,45 @@ def test_status_lines_flag_problems():
     """Problems are listed with a marker, instead of 'all well'."""
     lines = status_lines(_health(dead=_dead(1, **{"not-json": 1})))
     assert lines[-1] == "! 1 message(s) parked in the DLQ (not-json 1)"
+
+
+def test_status_lines_show_last_firing_when_known():
+    """A recorded schedule firing adds its time, week and outcome under the schedule line."""
+    firing = ScheduleFiring(
+        fired_at=datetime(2025, 11, 24, 7, 0, 1, tzinfo=UTC), week="2025-W47", outcome="sent"
+    )
+    lines = status_lines(_health(runner=_runner(last_firing=firing)))
+    assert "  last firing  2025-11-24 07:00 UTC (2025-W47, sent)" in lines
+    assert not any("last firing" in line for line in status_lines(_health()))
+
+
+def test_problems_of_failed_firing():
+    """A failed last firing is a problem naming its week."""
+    firing = ScheduleFiring(fired_at=datetime(2025, 11, 24, 7, tzinfo=UTC), week="2025-W47", outcome="failed")
+    assert status_lines(_health(runner=_runner(last_firing=firing)))[-1] == (
+        "! the last schedule firing failed (2025-W47, 2025-11-24 07:00 UTC)"
+    )
+
+
+def test_status_lines_show_ingest_counters():
+    """Given the ingest counters, the screen shows accepted, rejected by reason and sent."""
+    ingest = IngestMetrics(
+        accepted=12,
+        rejected={"invalid": 2, "unauthorized": 1, "too_large": 0},
+        sent=11,
+        outbox_pending=1,
+        outbox_oldest_age_seconds=0.4,
+        outbox_dead_letters=0,
+    )
+    lines = status_lines(_health(), ingest=ingest)
+    assert "  ingest       12 accepted, 3 rejected (invalid 2, unauthorized 1), 11 sent to SQS" in lines
+
+
+def test_status_lines_ingest_unknown_says_why():
+    """Counters that could not be read are shown as unknown, with the reason."""
+    lines = status_lines(_health(), ingest="unreachable (connection refused)")
+    assert "  ingest       counters unknown: unreachable (connection refused)" in lines
+    assert lines[-1] == "all well"
 
 
 def test_listing_lines_say_how_many_are_hidden():
