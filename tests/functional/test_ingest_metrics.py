@@ -74,6 +74,23 @@ def test_metrics_count_rejections_by_reason(client):
     assert values[("cv_ingest_events_accepted_total", ())] == 0
 
 
+def test_metrics_count_only_intake_routes(settings):
+    """A 422 from a route that takes no events (as `up` mounts the console) is no rejection."""
+    from fastapi import HTTPException
+
+    app = create_app(settings)
+
+    @app.get("/elsewhere")
+    def elsewhere() -> None:
+        raise HTTPException(status_code=422, detail="not an intake decision")
+
+    with TestClient(app, headers=AUTH) as other:
+        assert other.get("/elsewhere").status_code == 422
+        other.post("/v1/events", json={"eventType": "query"})
+        values = samples(other)
+    assert rejected(values, "invalid") == 1
+
+
 @pytest.fixture
 def stuck_client(settings):
     """An API whose queue does not exist: accepted events stay in the outbox."""

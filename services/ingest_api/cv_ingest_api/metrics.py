@@ -34,10 +34,9 @@ REJECTIONS = {
     422: "invalid",
     503: "outbox_full",
 }
-# Probes and documents: their answers are not intake decisions.
-UNCOUNTED_PATHS = frozenset(
-    {"/metrics", "/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect"}
-)
+# Only the intake routes' answers are intake decisions: not the probes, the documents, or
+# whatever else the app serves (`up` mounts the console on it).
+COUNTED_PATHS = frozenset({"/v1/events", "/query"})
 
 metrics_router = APIRouter(tags=["health"])
 
@@ -79,14 +78,14 @@ class OutboxCollector(Collector):
 
 
 class RejectionCounter:
-    """ASGI middleware: counts every refused request by the reason its status code means."""
+    """ASGI middleware: counts every refused intake request by the reason its status code means."""
 
     def __init__(self, app: ASGIApp, *, counter: Counter) -> None:
         self._app = app
         self._counter = counter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNCOUNTED_PATHS:
+        if scope["type"] != "http" or scope["path"] not in COUNTED_PATHS:
             await self._app(scope, receive, send)
             return
 
