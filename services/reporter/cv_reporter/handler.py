@@ -29,7 +29,7 @@ def weekly_reporter() -> WeeklyReporter:
     # load on the first invocation, so the module imports fast for the runtime's init phase.
     from cv_analytics.aws.clients import aws_client
     from cv_analytics.aws.ses import SEND_ONCE, Mailer
-    from cv_analytics.aws.week_reader import WeekReader
+    from cv_analytics.aws.week_reader import KeptComparisons, WeekReader
     from cv_reporter.reporting import WeeklyReporter
     from cv_reporter.send_log import SendLog
     from cv_reporter.settings import ReporterSettings
@@ -37,7 +37,11 @@ def weekly_reporter() -> WeeklyReporter:
     settings = ReporterSettings()
     dynamodb = aws_client("dynamodb")
     return WeeklyReporter(
-        records=WeekReader(client=dynamodb, table_name=settings.analytics_table),
+        records=WeekReader(
+            client=dynamodb,
+            table_name=settings.analytics_table,
+            comparisons=KeptComparisons(client=dynamodb, table_name=settings.reports_table),
+        ),
         mailer=Mailer(client=aws_client("ses", config=SEND_ONCE)),
         send_log=SendLog(
             client=dynamodb,
