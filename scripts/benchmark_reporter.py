@@ -221,27 +221,17 @@ def _layout(request: dict[str, Any]) -> str:
 # --- 2. moto's server in its own process ------------------------------------------------------
 
 
-def start_moto(port: int, *, plain: bool = False) -> subprocess.Popen[bytes]:
-    """The kit's DynamoDB emulator process, as `up` runs it (``plain``: moto as released)."""
-    from cv_analytics.embedded import wait_until_ready
+def start_moto(*, plain: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """The kit's DynamoDB emulator process, as `up` runs it (``plain``: moto as released), on
+    a free port; returns it and its endpoint."""
+    from cv_analytics.embedded import free_port, wait_until_ready
 
-    command = [
-        sys.executable,
-        "-m",
-        "cv_analytics.embedded_server",
-        "--port",
-        str(port),
-        "--services",
-        "dynamodb",
-    ]
-    server = subprocess.Popen(
-        [*command, *(["--plain-dynamodb"] if plain else [])],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until_ready(f"http://127.0.0.1:{port}/moto-api/", timeout=60)
-    return server
+    port = free_port()
+    command = [sys.executable, "-m", "cv_analytics.embedded_server", "--port", str(port)]
+    command += ["--services", "dynamodb", *(["--plain-dynamodb"] if plain else [])]
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    wait_until_ready(f"http://127.0.0.1:{port}/moto-api/", timeout=60, alive=server)
+    return server, f"http://127.0.0.1:{port}"
 
 
 def seed_moto(endpoint: str, *, records: int) -> None:
@@ -399,10 +389,9 @@ def decode_rows(results: dict[str, dict[str, float]], *, records: int) -> list[s
     ]
 
 
-def end_to_end(port: int, *, records: int, repeats: int, plain: bool, variants: tuple[str, ...]) -> Any:
-    server = start_moto(port, plain=plain)
+def end_to_end(*, records: int, repeats: int, plain: bool, variants: tuple[str, ...]) -> Any:
+    server, endpoint = start_moto(plain=plain)
     try:
-        endpoint = f"http://127.0.0.1:{port}"
         seed_moto(endpoint, records=records)
         return measure_all(["--endpoint", endpoint], repeats=repeats, trace=False, variants=variants)
     finally:
@@ -439,7 +428,6 @@ def main() -> None:
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-decode", action="store_true")
     parser.add_argument("--pages-dir", help="keep the generated pages here and reuse them next time")
-    parser.add_argument("--moto-port", type=int, default=45_871)
     arguments = parser.parse_args()
     if arguments.command == "child":
         run_child(arguments)
@@ -457,9 +445,9 @@ def main() -> None:
             lines += decode_rows(results, records=arguments.records)
     if not arguments.skip_e2e:
         sized = {"records": arguments.e2e_records, "repeats": arguments.e2e_repeats}
-        results = end_to_end(arguments.moto_port, plain=False, variants=E2E_VARIANTS, **sized)
+        results = end_to_end(plain=False, variants=E2E_VARIANTS, **sized)
         lines += end_to_end_rows(results, records=arguments.e2e_records)
-        plain = end_to_end(arguments.moto_port + 1, plain=True, variants=VARIANTS, **sized)
+        plain = end_to_end(plain=True, variants=VARIANTS, **sized)
         lines.append(
             _figures_row(
                 "the kit's read, both weeks: moto's Query answer as released (baseline column) "
