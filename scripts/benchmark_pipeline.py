@@ -4,8 +4,11 @@ another process (scripts/benchmark_load.py); scripts/benchmark.py runs both and 
 the table.
 
   pipeline  The local pipeline as `cv-analytics up` runs it. ``--layout kit`` is today's
-            (moto in its own process, several runner pollers); ``--layout naive`` is the
-            one before it (moto's server in this interpreter, one poller, one send at a time).
+            (DynamoDB and the other services in two moto processes, moto's UpdateItem
+            lightened, several runner pollers); ``--layout split`` the same with UpdateItem
+            as moto releases it; ``--layout single`` one moto process for everything, as the
+            kit had it before; ``--layout naive`` the first one (moto's server in this
+            interpreter, one poller, one send at a time).
   ingest    An ingest API in front of a fast SQS stand-in behind 300 ms of injected latency.
             ``--layout kit`` is the kit's API (durable outbox, batched background sends);
             ``--layout naive`` sends each event with a synchronous SendMessage before it
@@ -53,9 +56,15 @@ def _until_stdin_closes() -> None:
 
 def serve_pipeline(*, layout: str, api_port: int, aws_port: int, pollers: int) -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
     in_process = None
     if layout == "naive":
         in_process = _moto_in_this_process(aws_port)
+    emulator = {
+        "single": EmbeddedAws(port=aws_port, plain_dynamodb=True),
+        "split": EmbeddedAws(port=aws_port, dynamodb_port=0, plain_dynamodb=True),
+        "kit": EmbeddedAws(port=aws_port, dynamodb_port=0),
+    }.get(layout)
     with tempfile.TemporaryDirectory() as state:
         pipeline = LocalPipeline(
             api_port=api_port,
@@ -63,10 +72,16 @@ def serve_pipeline(*, layout: str, api_port: int, aws_port: int, pollers: int) -
             schedule=False,
             pollers=1 if layout == "naive" else pollers,
             state_dir=Path(state),
+            embedded=emulator,
         )
         pipeline.start()
         try:
-            _announce(api_url=pipeline.api_url, api_key=pipeline.api_key, aws_endpoint=pipeline.aws_endpoint)
+            _announce(
+                api_url=pipeline.api_url,
+                api_key=pipeline.api_key,
+                aws_endpoint=pipeline.aws_endpoint,
+                dynamodb_endpoint=pipeline.dynamodb_endpoint,
+            )
             _until_stdin_closes()
         finally:
             pipeline.stop()
@@ -173,7 +188,7 @@ def _naive_ingest(queue_url: str, threads: int) -> FastAPI:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("server", choices=["pipeline", "ingest", "sqs"])
-    parser.add_argument("--layout", choices=["kit", "naive"], required=True)
+    parser.add_argument("--layout", choices=["kit", "split", "single", "naive"], required=True)
     parser.add_argument("--api-port", type=int, required=True)
     parser.add_argument("--aws-port", type=int, default=4599)
     parser.add_argument("--pollers", type=int, default=4)

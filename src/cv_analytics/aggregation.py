@@ -16,9 +16,10 @@ import heapq
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from itertools import accumulate
+from typing import Any, ClassVar, Protocol
 
 from cv_analytics.records import ANONYMOUS_SESSION, AnalyticsRecord, Status
 from cv_analytics.weeks import IsoWeek
@@ -178,6 +179,55 @@ def _check_week(records: Iterable[AnalyticsRecord], *, week: IsoWeek) -> None:
         raise ValueError(f"records for {week} include other weeks: {', '.join(strays)}")
 
 
+class Comparison(Protocol):
+    """What last week contributes to a report: its totals and its skill counts."""
+
+    def totals(self) -> Totals: ...
+    def skill_counts(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonFigures:
+    """A week's ``Comparison`` as plain figures, small enough to keep with the week's report.
+
+    ``as_document`` and ``from_document`` give it a JSON-ready form; ``FORMAT`` changes
+    whenever what the figures mean changes (normalisation, counting rules), and a kept
+    document of another format is refused, so the reader counts the week again.
+    """
+
+    FORMAT: ClassVar[int] = 1
+
+    week_totals: Totals
+    skills: Mapping[str, int]
+
+    def totals(self) -> Totals:
+        return self.week_totals
+
+    def skill_counts(self) -> dict[str, int]:
+        return dict(self.skills)
+
+    def as_document(self) -> dict[str, Any]:
+        return {"format": self.FORMAT, "totals": asdict(self.week_totals), "skills": dict(self.skills)}
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> ComparisonFigures:
+        """The figures kept as ``as_document`` wrote them; ValueError for any other shape."""
+        if (kept := document.get("format")) != cls.FORMAT:
+            raise ValueError(f"kept comparison figures have format {kept!r}, not {cls.FORMAT}")
+        try:
+            totals = Totals(**{name: _count(value) for name, value in document["totals"].items()})
+            skills = {str(key): _count(value) for key, value in document["skills"].items()}
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise ValueError(f"kept comparison figures are malformed: {exc!r}") from exc
+        return cls(week_totals=totals, skills=skills)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"a kept count must be a non-negative integer, not {value!r}")
+    return value
+
+
 class ComparisonTally:
     """What last week contributes to a report: its totals and how often each skill was used.
 
@@ -221,6 +271,10 @@ class ComparisonTally:
     def skill_counts(self) -> dict[str, int]:
         """Answered records per skill, keyed by the skill's normalised form."""
         return {key: sum(spelled.values()) for key, spelled in _spellings(self._skills()).items()}
+
+    def figures(self) -> ComparisonFigures:
+        """What this week will contribute to next week's comparison, as plain figures."""
+        return ComparisonFigures(week_totals=self.totals(), skills=self.skill_counts())
 
     def _skills(self) -> Counter[str]:
         """Answered records per skill spelling (whitespace collapsed)."""
@@ -316,7 +370,7 @@ class WeekTally(ComparisonTally):
             query_timestamp=record.timestamp,
         )
 
-    def summary(self, *, week: IsoWeek, previous: ComparisonTally) -> WeeklySummary:
+    def summary(self, *, week: IsoWeek, previous: Comparison) -> WeeklySummary:
         """The week's summary, compared with ``previous`` (the week before's tally)."""
         totals = self.totals()
         return WeeklySummary(

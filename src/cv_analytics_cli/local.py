@@ -60,6 +60,8 @@ class LocalPipeline:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     aws_port: int = 4566
+    # DynamoDB's own emulator process (see EmbeddedAws); None: the port after aws_port.
+    dynamodb_port: int | None = None
     schedule: bool = True
     pollers: int = RUNNER_POLLERS
     state_dir: Path = field(default_factory=default_state_dir)
@@ -82,10 +84,17 @@ class LocalPipeline:
     def aws_endpoint(self) -> str | None:
         return os.environ.get("AWS_ENDPOINT_URL")
 
+    @property
+    def dynamodb_endpoint(self) -> str | None:
+        """DynamoDB's endpoint when it is not ``aws_endpoint`` (the embedded emulator's own)."""
+        return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+
     def start(self) -> None:
         began = time.monotonic()
         if not os.environ.get("AWS_ENDPOINT_URL"):
-            self.embedded = EmbeddedAws(port=self.aws_port)
+            if self.embedded is None:
+                dynamodb_port = self.dynamodb_port if self.dynamodb_port is not None else self.aws_port + 1
+                self.embedded = EmbeddedAws(port=self.aws_port, dynamodb_port=dynamodb_port)
             self.embedded.start()
             self.embedded.export_environment()
             for name, value in EMBEDDED_EMAIL_DEFAULTS.items():

@@ -104,6 +104,8 @@ def _print_running(pipeline: LocalPipeline) -> None:
     assert resources is not None, "the pipeline has not started"
     click.echo(f"ready in {pipeline.started_in:.2f}s")
     click.echo(f"  AWS endpoint   {pipeline.aws_endpoint}  ({origin})")
+    if pipeline.dynamodb_endpoint:
+        click.echo(f"  DynamoDB       {pipeline.dynamodb_endpoint}  (AWS_ENDPOINT_URL_DYNAMODB)")
     click.echo(f"  ingest API     {pipeline.api_url}  (POST /v1/events, GET /healthz, GET /readyz)")
     click.echo(f"  console        {pipeline.api_url}/console/  (health, live feed, reports, emails, DLQ)")
     click.echo(f"  outbox         {pipeline.outbox_path}")
@@ -113,6 +115,8 @@ def _print_running(pipeline: LocalPipeline) -> None:
     click.echo(f"  schedule       {resources.rule_arn} → reporter (in process)")
     click.echo("In another shell, to use the same emulator and API key:")
     click.echo(f"  export AWS_ENDPOINT_URL={pipeline.aws_endpoint}")
+    if pipeline.dynamodb_endpoint:
+        click.echo(f"  export AWS_ENDPOINT_URL_DYNAMODB={pipeline.dynamodb_endpoint}")
     click.echo(f"  export INGEST_API_KEYS={pipeline.api_key}")
     if pipeline.embedded:
         click.echo(

@@ -112,13 +112,30 @@ def build_report(*, records: WeekSummaries, week: IsoWeek) -> tuple[EmailData, i
 
 
 def week_summaries(
-    names: ResourceNames | None = None, *, dynamodb: DynamoDBClient | None = None
+    names: ResourceNames | None = None,
+    *,
+    dynamodb: DynamoDBClient | None = None,
+    keep_comparisons: bool = False,
 ) -> WeekSummaries:
-    """The analytics table's week index under ``names`` (the environment's by default)."""
-    from cv_analytics.aws.week_reader import WeekReader
+    """The analytics table's week index under ``names`` (the environment's by default).
+
+    With ``keep_comparisons`` each summarised week's comparison figures are kept with its
+    report, and the week before is taken from them when kept (the reporter does this; a
+    preview reads both weeks and writes nothing).
+    """
+    from cv_analytics.aws.clients import aws_client
+    from cv_analytics.aws.week_reader import KeptComparisons, WeekReader
     from cv_analytics.settings import ResourceNames
 
-    return WeekReader(client=dynamodb, table_name=(names or ResourceNames()).analytics_table)
+    names = names or ResourceNames()
+    if not keep_comparisons:
+        return WeekReader(client=dynamodb, table_name=names.analytics_table)
+    dynamodb = dynamodb or aws_client("dynamodb")
+    return WeekReader(
+        client=dynamodb,
+        table_name=names.analytics_table,
+        comparisons=KeptComparisons(client=dynamodb, table_name=names.reports_table),
+    )
 
 
 def preview(
@@ -171,7 +188,7 @@ class WeeklyReporter:
         settings = settings or ReporterSettings()
         dynamodb = dynamodb or aws_client("dynamodb")
         return cls(
-            records=week_summaries(settings, dynamodb=dynamodb),
+            records=week_summaries(settings, dynamodb=dynamodb, keep_comparisons=True),
             # Looked up now, not at import: a test may shorten SEND_ONCE's wait.
             mailer=ses_adapter.Mailer(client=ses or aws_client("ses", config=ses_adapter.SEND_ONCE)),
             send_log=SendLog(

@@ -10,6 +10,14 @@ Pages cannot be made larger than DynamoDB's 1 MB: ``Limit`` can only lower it, a
 1 MB is counted on the items read, before the projection is applied. Projecting still
 pays: less to send, to parse and to decode.
 
+Given a ``KeptComparisons`` (the reports table), a week's comparison figures (totals and
+skill counts, a few hundred bytes) are kept with the week's report when it is built, and
+next week's report reads them instead of the whole previous week: against an emulator that
+sorts the whole table for every page, that halves the report's reading. Without kept
+figures (the first report, figures of an older format) the previous week is read as before.
+Kept figures are last week *as it was reported*: records of that week that arrive after its
+report are not in them, as they are not in the email that went out.
+
 boto3's ``TypeDeserializer`` is not used: it is generic (Decimals, sets, binary) and costs
 more than the rest of the reporter's work together. The few projected attributes are
 strings, integers and lists of strings, decoded here directly. For the same reason the
@@ -19,11 +27,14 @@ items of a Query response skip botocore's generic response parser (see ``items_a
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cv_analytics.aggregation import ComparisonTally, WeeklySummary, WeekTally
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cv_analytics.aggregation import Comparison, ComparisonFigures, ComparisonTally, WeeklySummary, WeekTally
 from cv_analytics.records import Status
 from cv_analytics.resources import week_index
 from cv_analytics.weeks import IsoWeek
@@ -46,6 +57,13 @@ COMPARISON_ATTRIBUTES = (
 WEEK_ATTRIBUTES = (*COMPARISON_ATTRIBUTES, "query", "matchType", "matchScore")
 """What the report uses of its own week."""
 
+log = logging.getLogger(__name__)
+
+# The reports table's attribute holding a week's comparison figures (JSON text).
+COMPARISON_ATTRIBUTE = "comparisonFigures"
+# Far below DynamoDB's 400 KB item limit, so the send log's own attributes always fit beside.
+MAX_KEPT_BYTES = 64_000
+
 # How binary values appear in DynamoDB JSON; botocore decodes them, json.loads would not.
 _BINARY_MARKERS = (b'"B":', b'"BS":')
 Item = Mapping[str, Mapping[str, Any]]
@@ -60,11 +78,17 @@ class WeekReader:
     """
 
     def __init__(
-        self, *, client: DynamoDBClient | None = None, table_name: str, index_name: str | None = None
+        self,
+        *,
+        client: DynamoDBClient | None = None,
+        table_name: str,
+        index_name: str | None = None,
+        comparisons: KeptComparisons | None = None,
     ) -> None:
         self._dynamodb = None if client is None else _parsing_items_as_sent(client)
         self._table = table_name
         self._index = index_name or week_index()
+        self._comparisons = comparisons
 
     @property
     def _client(self) -> DynamoDBClient:
@@ -75,8 +99,18 @@ class WeekReader:
         return self._dynamodb
 
     def summarise(self, week: IsoWeek) -> WeeklySummary:
-        """``week``'s summary compared with the week before, as ``summarise_week`` gives it."""
-        return self.tally_week(week).summary(week=week, previous=self.tally_comparison(week.previous()))
+        """``week``'s summary compared with the week before, as ``summarise_week`` gives it
+        (the week before as kept with its report, if it was)."""
+        tally = self.tally_week(week)
+        previous = self.comparison(week.previous())
+        if self._comparisons is not None:
+            self._comparisons.keep(week, tally.figures())
+        return tally.summary(week=week, previous=previous)
+
+    def comparison(self, week: IsoWeek) -> Comparison:
+        """What ``week`` contributes to the next week's report: kept figures, else counted."""
+        kept = self._comparisons.get(week) if self._comparisons is not None else None
+        return kept if kept is not None else self.tally_comparison(week)
 
     def tally_week(self, week: IsoWeek) -> WeekTally:
         tally = WeekTally()
@@ -113,6 +147,62 @@ def _parsing_items_as_sent(client: DynamoDBClient) -> DynamoDBClient:
         "before-parse.dynamodb.Query", items_as_sent, unique_id="cv-analytics-items-as-sent"
     )
     return client
+
+
+class KeptComparisons:
+    """Each week's comparison figures, kept on the week's item of the reports table.
+
+    Only added to an item the send log already made (the week was claimed for a report):
+    an item made here would look like a claim to the send log.
+    """
+
+    def __init__(self, *, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def get(self, week: IsoWeek) -> ComparisonFigures | None:
+        """The figures kept for ``week``; None when none are, or they cannot be used."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"week": {"S": str(week)}},
+            ProjectionExpression="#figures",
+            ExpressionAttributeNames={"#figures": COMPARISON_ATTRIBUTE},
+            ConsistentRead=True,
+        ).get("Item", {})
+        text = item.get(COMPARISON_ATTRIBUTE, {}).get("S")
+        if text is None:
+            return None
+        try:
+            return ComparisonFigures.from_document(json.loads(text))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+            log.warning("not using the comparison figures kept for %s (%s); reading the week", week, exc)
+            return None
+
+    def keep(self, week: IsoWeek, figures: ComparisonFigures) -> bool:
+        """Keep ``figures`` on ``week``'s report item; False when there is none, they are too
+        big or the write failed. Never raises for DynamoDB: the figures only save next week's
+        report some reading, and must not cost this week's report."""
+        text = json.dumps(figures.as_document(), ensure_ascii=False, separators=(",", ":"))
+        if len(text.encode()) > MAX_KEPT_BYTES:
+            log.warning("comparison figures of %s not kept: %d bytes", week, len(text.encode()))
+            return False
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"week": {"S": str(week)}},
+                UpdateExpression="SET #figures = :figures",
+                ConditionExpression="attribute_exists(#week)",
+                ExpressionAttributeNames={"#figures": COMPARISON_ATTRIBUTE, "#week": "week"},
+                ExpressionAttributeValues={":figures": {"S": text}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                log.warning("comparison figures of %s not kept: %s", week, exc)
+            return False
+        except BotoCoreError as exc:
+            log.warning("comparison figures of %s not kept: %s", week, exc)
+            return False
+        return True
 
 
 def items_as_sent(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
