@@ -153,8 +153,8 @@ class LocalPipeline:
         return settings.shutdown_timeout_seconds if settings is not None else 10.0
 
     def _start_api(self) -> None:
-        from cv_analytics.console import ConsoleServices, create_console
         from cv_analytics.ops.ingest_metrics import read_registry
+        from cv_analytics_cli.console import ConsoleServices, create_console
         from cv_ingest_api.app import create_app
         from cv_ingest_api.settings import IngestSettings
 

@@ -8,10 +8,10 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from cv_analytics.console import ConsoleServices, create_console
 from cv_analytics.ops.ingest_metrics import read_registry
 from cv_analytics.runner.firing import firing_file_for
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.console import ConsoleServices, create_console
 from tests.support.events import query_event
 from tests.support.stack import queue_depth
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from cv_analytics.aggregation import DayFigures
-from cv_analytics.console.chart import HEIGHT, day_chart
-from cv_analytics.console.rendering import ago, seconds
+from cv_analytics_cli.console.chart import HEIGHT, day_chart
+from cv_analytics_cli.console.rendering import ago, seconds
 
 MONDAY = date(2025, 11, 17)
 

@@ -7,6 +7,7 @@ ignores much of them) and the per-day chart as a PNG in the message, shown by Co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,15 +72,21 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(
-        count_change=_count_change,
-        rate_change=_rate_change,
-        skill_change=_skill_change,
-        percent=_percent,
-        score=_score,
-        ms=_ms,
-    )
+    environment.filters.update(report_filters())
     return environment
+
+
+def report_filters() -> dict[str, Callable[..., str]]:
+    """The filters the report's templates format figures with, by name (the console shows the
+    same figures the same way)."""
+    return {
+        "count_change": _count_change,
+        "rate_change": _rate_change,
+        "skill_change": _skill_change,
+        "percent": _percent,
+        "score": _score,
+        "ms": _ms,
+    }
 
 
 def _arrow(delta: float) -> str:

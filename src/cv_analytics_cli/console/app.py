@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from cv_analytics import ops
-from cv_analytics.console.chart import day_chart
-from cv_analytics.console.rendering import render
-from cv_analytics.console.services import ConsoleServices, MailNotFound, this_week
 from cv_analytics.mailbox import MailboxUnavailable
 from cv_analytics.weeks import IsoWeek
+from cv_analytics_cli.console.chart import day_chart
+from cv_analytics_cli.console.rendering import render
+from cv_analytics_cli.console.services import ConsoleServices, MailNotFound, this_week
 from cv_reporter.rendering import render_weekly_report
 
 _STATIC = Path(__file__).parent / "static"

@@ -32,7 +32,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    report_filters = report_rendering._environment().filters
+    report_filters = report_rendering.report_filters()
     environment.filters.update({name: report_filters[name] for name in _REPORT_FILTERS})
     environment.filters.update(ago=ago, moment=moment, epoch_ms=epoch_ms, seconds=seconds)
     return environment
