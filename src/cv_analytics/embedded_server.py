@@ -50,6 +50,7 @@ def main() -> None:
     # Ctrl-C reaches the whole process group: the parent decides when we stop, because its
     # own shutdown (the ingest sender's last flush) still needs the emulator.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    serialize_message_deletes()
     lighten_queue_statistics()
     if not args.plain_dynamodb:
         lighten_update_expressions()
@@ -104,6 +105,31 @@ def refusing_dynamodb(app: Wsgi, *, endpoint: str) -> Wsgi:
         return [body]
 
     return application
+
+
+def serialize_message_deletes() -> None:
+    """Stop moto's SQS from losing messages sent while two deletes run at once.
+
+    moto's ``Queue.delete_message`` rebuilds the queue's message list and assigns it back
+    without the queue's lock (``add_message`` appends under it). When two deletes overlap,
+    the later one rebuilds from the list the earlier one has replaced, so its assignment
+    puts the earlier one's message back (in flight: processed again after the visibility
+    timeout) and drops every message sent meanwhile, acknowledged yet neither in the queue,
+    in flight nor in the DLQ. Several pollers deleting while the ingest sender sends lost
+    about ten of 5,000 events that way. Deletes now hold the lock ``add_message`` takes.
+    """
+    models = _internal("moto.sqs.models")
+    delete = models.Queue.delete_message
+    if getattr(delete, "_serialized", False):
+        return
+
+    @functools.wraps(delete)
+    def serialized(queue: Any, receipt_handle: str) -> None:
+        with queue._messages_lock:
+            delete(queue, receipt_handle)
+
+    serialized._serialized = True  # type: ignore[attr-defined]
+    models.Queue.delete_message = serialized
 
 
 def lighten_queue_statistics() -> None:
