@@ -6,6 +6,9 @@ variable name is spelled once. Explicit keyword arguments beat the environment.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,3 +40,15 @@ class EmailSettings(BaseSettings):
 
     sender_email: str = Field(validation_alias="SENDER_EMAIL", min_length=3)
     recipient_email: str = Field(validation_alias="RECIPIENT_EMAIL", min_length=3)
+
+
+# Where `cv-analytics up` keeps its state (the ingest outbox, the local API key, the runner's
+# heartbeat): per project, like .git, so it survives a restart or a crash. The operator
+# commands look there too.
+STATE_DIR_VARIABLE = "CV_ANALYTICS_STATE_DIR"
+DEFAULT_STATE_DIR = ".cv-analytics"
+
+
+def local_state_dir() -> Path:
+    """``CV_ANALYTICS_STATE_DIR``, else ``.cv-analytics`` in the current directory."""
+    return Path(os.environ.get(STATE_DIR_VARIABLE) or DEFAULT_STATE_DIR)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cv_analytics_cli.options import state_dir_option
+
 if TYPE_CHECKING:
     import httpx
 
@@ -35,14 +37,7 @@ def new_session_id() -> str:
 @click.option(
     "--session", "session_id", default=None, help="x-session-id to send [default: a new chat-… id]."
 )
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".cv-analytics",
-    show_default=True,
-    envvar="CV_ANALYTICS_STATE_DIR",
-    help="Where the line history is kept (at a terminal only).",
-)
+@state_dir_option(help="Where the line history is kept (at a terminal only).")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for each answer.")
 def chat(api_url: str, session_id: str | None, state_dir: Path, timeout: float) -> None:
     """Chat with the worker stand-in (POST /query); /quit or end of input leaves."""

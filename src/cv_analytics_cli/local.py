@@ -19,6 +19,7 @@ from cv_analytics.embedded import EmbeddedAws, ensure_port_free, wait_until_read
 from cv_analytics.provisioning import ProvisionedResources, provision
 from cv_analytics.runner.invokers import Invoker
 from cv_analytics.runner.service import EventSources
+from cv_analytics.settings import local_state_dir
 from cv_analytics_cli.functions import in_process_invokers
 
 if TYPE_CHECKING:
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 log = logging.getLogger(__name__)
-
-# Per project, like .git: the outbox and the local API key survive a restart (or a crash).
-DEFAULT_STATE_DIR = ".cv-analytics"
-
 
 # Of INGEST_SHUTDOWN_TIMEOUT_SECONDS + 1 s, what uvicorn, the runner and the interpreter's exit
 # take after the ingest sender has had its time (measured: 0.5-1.2 s on a busy 2-core machine).
@@ -42,10 +39,6 @@ RUNNER_POLLERS = 1
 
 # A runner idle this long with fewer events processed than sent: ask the queue itself.
 _IDLE_CONFIRM_SECONDS = 2.0
-
-
-def default_state_dir() -> Path:
-    return Path(os.environ.get("CV_ANALYTICS_STATE_DIR") or DEFAULT_STATE_DIR)
 
 
 # Used only when the kit starts its own emulator: mail never leaves it.
@@ -64,7 +57,7 @@ class LocalPipeline:
     dynamodb_port: int | None = None
     schedule: bool = True
     pollers: int = RUNNER_POLLERS
-    state_dir: Path = field(default_factory=default_state_dir)
+    state_dir: Path = field(default_factory=local_state_dir)
     embedded: EmbeddedAws | None = None
     resources: ProvisionedResources | None = None
     processor: Invoker | None = None

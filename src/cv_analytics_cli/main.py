@@ -19,6 +19,7 @@ from cv_analytics.weeks import IsoWeek
 from cv_analytics_cli.chat import chat
 from cv_analytics_cli.cost import cost as cost_command
 from cv_analytics_cli.ops import register as register_operator_commands
+from cv_analytics_cli.options import state_dir_option
 
 if TYPE_CHECKING:
     from cv_analytics_cli.local import LocalPipeline
@@ -69,14 +70,7 @@ def provision() -> None:
 @click.option("--demo", "with_demo", is_flag=True, help="Send a demo week of traffic and report on it.")
 @click.option("--events", default=100, show_default=True, help="Queries in the demo week.")
 @click.option("--once", is_flag=True, help="Stop after the demo instead of serving until Ctrl-C.")
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".cv-analytics",
-    show_default=True,
-    envvar="CV_ANALYTICS_STATE_DIR",
-    help="Where the ingest outbox and the local API key are kept.",
-)
+@state_dir_option(help="Where the ingest outbox and the local API key are kept.")
 def up(api_port: int, aws_port: int, with_demo: bool, events: int, once: bool, state_dir: Path) -> None:
     """Run the whole pipeline here: AWS emulator (unless AWS_ENDPOINT_URL is set), API, runner."""
     from cv_analytics.embedded import EmulatorMissing, PortInUse

@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cv_analytics.runner.heartbeat import HeartbeatSettings
+from cv_analytics.settings import local_state_dir
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
-# Where `cv-analytics up` keeps its state (cv_analytics_cli.local): the outbox is looked
-# for there when INGEST_OUTBOX_PATH is not set.
-_STATE_DIR_VARIABLE = "CV_ANALYTICS_STATE_DIR"
-_DEFAULT_STATE_DIR = ".cv-analytics"
 _OUTBOX_FILE = "outbox.sqlite3"
 _HEARTBEAT_FILE = "runner-heartbeat"
 
@@ -68,5 +65,5 @@ def default_heartbeat() -> HeartbeatSettings:
 
 
 def _in_state_dir(name: str) -> Path | None:
-    candidate = Path(os.environ.get(_STATE_DIR_VARIABLE) or _DEFAULT_STATE_DIR) / name
+    candidate = local_state_dir() / name
     return candidate if candidate.exists() else None
