@@ -10,7 +10,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from cv_ingest_api.app import create_app
 from cv_ingest_api.settings import IngestSettings
-from tests.support.ingest import API_KEY, AUTH, FUZZ_REFUSALS
+from tests.support.fuzz import FUZZ_REFUSALS
+from tests.support.ingest import API_KEY, AUTH
 
 CASES_PER_MODE = 300
 

@@ -10,7 +10,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from cv_ingest_api.app import create_app
 from cv_ingest_api.settings import IngestSettings
-from tests.support.ingest import FUZZ_REFUSALS
+from tests.support.fuzz import FUZZ_REFUSALS
 
 CASES_PER_MODE = 100
 
