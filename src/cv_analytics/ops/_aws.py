@@ -1,51 +1,18 @@
-"""What the operator views share: clients built on demand, the outbox's and heartbeat's paths.
+"""What the operator views share: the outbox's and the heartbeat's paths.
 
-Queue URLs resolve where every deployable resolves them: ``cv_analytics.aws.clients``.
+Clients and queue URLs come from where every deployable gets them: ``cv_analytics.aws.clients``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cv_analytics.runner.heartbeat import HeartbeatSettings
 from cv_analytics.settings import local_state_dir
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_sqs import SQSClient
-
 _OUTBOX_FILE = "outbox.sqlite3"
 _HEARTBEAT_FILE = "runner-heartbeat"
-
-
-def sqs_client(sqs: SQSClient | None) -> SQSClient:
-    if sqs is not None:
-        return sqs
-    from cv_analytics.aws.clients import aws_client
-
-    client: SQSClient = aws_client("sqs")
-    return client
-
-
-def dynamodb_client(dynamodb: DynamoDBClient | None) -> DynamoDBClient:
-    if dynamodb is not None:
-        return dynamodb
-    from cv_analytics.aws.clients import aws_client
-
-    client: DynamoDBClient = aws_client("dynamodb")
-    return client
-
-
-def events_client(events: EventBridgeClient | None) -> EventBridgeClient:
-    if events is not None:
-        return events
-    from cv_analytics.aws.clients import aws_client
-
-    client: EventBridgeClient = aws_client("events")
-    return client
 
 
 def default_outbox_path() -> Path | None:

@@ -33,10 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from cv_analytics.aws.clients import dead_letter_queue_url, main_queue_url
+from cv_analytics.aws.clients import aws_client, dead_letter_queue_url, main_queue_url
 from cv_analytics.aws.sqs import OutgoingMessage, message_problem
 from cv_analytics.events import InvalidEvent, parse_event
-from cv_analytics.ops._aws import default_outbox_path, sqs_client
+from cv_analytics.ops._aws import default_outbox_path
 from cv_analytics.ops.outbox_view import outbox_dead_letters
 from cv_analytics.settings import ResourceNames
 
@@ -167,7 +167,7 @@ def list_parked(
     wait_seconds: int = 1,
 ) -> ParkedListing:
     """The DLQ's visible messages, then the ingest outbox's dead letters (if it has any)."""
-    sqs = sqs_client(sqs)
+    sqs = sqs or aws_client("sqs")
     url = dead_letter_queue_url(sqs, names or ResourceNames())
     count = dlq_depth(sqs, url)
     peeked = peek(sqs, url, wait_seconds=wait_seconds) if count else []
@@ -211,7 +211,7 @@ def redrive(
         raise ValueError("redrive one message (message_id) or all of them (everything=True)")
     if message_id is not None and message_id.startswith(OUTBOX_PREFIX):
         raise ValueError("outbox dead letters cannot be redriven: SQS refused them for good")
-    sqs = sqs_client(sqs)
+    sqs = sqs or aws_client("sqs")
     names = names or ResourceNames()
     queues = _Queues(sqs=sqs, dlq=dead_letter_queue_url(sqs, names), main=main_queue_url(sqs, names))
     if everything and not dry_run:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from cv_analytics.aws.clients import aws_client
 from cv_analytics.aws.dynamodb import from_item
-from cv_analytics.ops._aws import dynamodb_client
 from cv_analytics.records import latency_of, status_of
 from cv_analytics.resources import week_index
 from cv_analytics.settings import ResourceNames
@@ -95,7 +95,7 @@ def latest_records(
     """The ``limit`` newest records by event time (newest first), from the last ``max_weeks`` weeks."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
-    reader = _WeekIndex(dynamodb_client(dynamodb), (names or ResourceNames()).analytics_table)
+    reader = _WeekIndex(dynamodb or aws_client("dynamodb"), (names or ResourceNames()).analytics_table)
     end = (now or datetime.now(UTC)) + _FUTURE_SKEW
     entries: list[FeedEntry] = []
     for week in reversed(weeks_between(end - timedelta(weeks=max_weeks - 1), end)):
@@ -116,7 +116,9 @@ class RecordFeed:
         names: ResourceNames | None = None,
         lateness: timedelta = timedelta(minutes=15),
     ) -> None:
-        self._reader = _WeekIndex(dynamodb_client(dynamodb), (names or ResourceNames()).analytics_table)
+        self._reader = _WeekIndex(
+            dynamodb or aws_client("dynamodb"), (names or ResourceNames()).analytics_table
+        )
         self._cursor_ms = _epoch_ms(since)
         self._lateness_ms = int(lateness.total_seconds() * 1000)
         self._seen: dict[str, tuple[str, int]] = {}  # requestId -> (status, timestamp)

@@ -31,14 +31,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pyawscron import AWSCron
 
-from cv_analytics.aws.clients import dead_letter_queue_url, main_queue_url
-from cv_analytics.ops._aws import (
-    default_heartbeat,
-    default_outbox_path,
-    dynamodb_client,
-    events_client,
-    sqs_client,
-)
+from cv_analytics.aws.clients import aws_client, dead_letter_queue_url, main_queue_url
+from cv_analytics.ops._aws import default_heartbeat, default_outbox_path
 from cv_analytics.ops.dlq import dlq_depth, parked_from_sqs, peek
 from cv_analytics.ops.outbox_view import OutboxUnreadable, summarise_outbox
 from cv_analytics.runner.firing import FAILED, ScheduleFiring, firing_file_for, read_firing
@@ -131,14 +125,14 @@ def pipeline_health(
     """
     names = names or ResourceNames()
     now = now or datetime.now(UTC)
-    sqs = sqs_client(sqs)
+    sqs = sqs or aws_client("sqs")
     queue = queue_health(sqs, main_queue_url(sqs, names))
     dlq_url = dead_letter_queue_url(sqs, names)
     dead_letters = dead_letter_health(sqs, dlq_url, now=now, wait_seconds=peek_wait_seconds)
     outbox = outbox_health(outbox_path or default_outbox_path(), now=now)
     runner = runner_health(
-        dynamodb=dynamodb_client(dynamodb),
-        events=events_client(events),
+        dynamodb=dynamodb or aws_client("dynamodb"),
+        events=events or aws_client("events"),
         names=names,
         heartbeat=heartbeat or default_heartbeat(),
         now=now,
