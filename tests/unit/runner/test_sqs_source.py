@@ -274,17 +274,24 @@ class SlowInvoker(Succeeds):
         return super().invoke(payload)
 
 
+def _poll_from_threads(source: SqsEventSource, *, threads: int, polls: int) -> None:
+    """``threads`` threads calling ``source.poll_once`` ``polls`` times each, all finished."""
+    started = [
+        threading.Thread(target=lambda: [source.poll_once() for _ in range(polls)]) for _ in range(threads)
+    ]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(30)
+
+
 def test_sqs_source_pollers_take_turns_at_the_queue_but_process_side_by_side():
     """GIVEN four threads polling one source WHEN they drain 24 batches THEN no two
     ReceiveMessage or DeleteMessageBatch calls overlap (moto mishandles overlapping ones),
     while batches are still processed at the same time."""
     sqs, invoker = OverlapCountingSqs(batches=24), SlowInvoker()
     source = _source(sqs, invoker)
-    threads = [threading.Thread(target=lambda: [source.poll_once() for _ in range(8)]) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    _poll_from_threads(source, threads=4, polls=8)
 
     assert source.deleted == 24
     assert sqs.most == {"ReceiveMessage": 1, "DeleteMessageBatch": 1}
@@ -311,11 +318,7 @@ def test_sqs_source_long_polls_only_with_no_batch_in_flight():
     invoker = SlowInvoker()
     sqs = WaitRecordingSqs(invoker, batches=12)
     source = SqsEventSource(sqs=sqs, queue_url=QUEUE_URL, invoker=invoker, wait_seconds=2)
-    threads = [threading.Thread(target=lambda: [source.poll_once() for _ in range(5)]) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    _poll_from_threads(source, threads=3, polls=5)
 
     assert source.deleted == 12
     assert sqs.waits[0] == (2, 0)
