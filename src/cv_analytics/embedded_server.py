@@ -168,10 +168,10 @@ def lighten_queue_statistics() -> None:
     for name in _STATISTICS:
         setattr(models.Queue, name, property(_unless_unread(getattr(models.Queue, name).fget)))
     backend = models.SQSBackend
-    backend.send_message = _counts_unread(backend.send_message)
-    backend.send_message_batch = _counts_unread(backend.send_message_batch)
-    backend.is_message_valid_based_on_retention_period = _counts_unread(
-        backend.is_message_valid_based_on_retention_period
+    backend.send_message = _flagged(_unread, backend.send_message)
+    backend.send_message_batch = _flagged(_unread, backend.send_message_batch)
+    backend.is_message_valid_based_on_retention_period = _flagged(
+        _unread, backend.is_message_valid_based_on_retention_period
     )
     # moto.sqs.models imports these from moto.core.utils and calls them by that name.
     models.unix_time = _fast_clock(models.unix_time, scale=1)
@@ -199,17 +199,7 @@ def lighten_receives() -> None:
 
     messages._lazy = True  # type: ignore[attr-defined]
     models.Queue.messages = property(messages)
-    receive = models.SQSBackend.receive_message
-
-    @functools.wraps(receive)
-    def receive_message(*args: Any, **kwargs: Any) -> Any:
-        _receiving.active = True
-        try:
-            return receive(*args, **kwargs)
-        finally:
-            _receiving.active = False
-
-    models.SQSBackend.receive_message = receive_message
+    models.SQSBackend.receive_message = _flagged(_receiving, models.SQSBackend.receive_message)
 
 
 class _VisibleMessages:
@@ -429,17 +419,19 @@ def _unless_unread(count: Callable[[Any], int]) -> Callable[[Any], int | None]:
     return counted
 
 
-def _counts_unread(method: Callable[..., Any]) -> Callable[..., Any]:
+def _flagged(flag: threading.local, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, with ``flag.active`` set in its thread while it runs."""
+
     @functools.wraps(method)
-    def without_counts(*args: Any, **kwargs: Any) -> Any:
-        outer = getattr(_unread, "active", False)
-        _unread.active = True
+    def flagged(*args: Any, **kwargs: Any) -> Any:
+        outer = getattr(flag, "active", False)
+        flag.active = True
         try:
             return method(*args, **kwargs)
         finally:
-            _unread.active = outer
+            flag.active = outer
 
-    return without_counts
+    return flagged
 
 
 def _fast_clock(original: Callable[..., float], *, scale: int) -> Callable[..., float]:

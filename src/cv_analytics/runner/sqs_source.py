@@ -133,10 +133,9 @@ class SqsEventSource:
         self._batch_size = batch_size
         self._wait = wait_seconds
         self._queue_arn: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # guards the counts; notified when a batch is done
         self._receiving = threading.Lock()
         self._deleting = threading.Lock()
-        self._batches = threading.Condition()  # guards the two counts below
         self._in_flight = 0
         self._finished = 0
         self._deleted = 0
@@ -180,15 +179,15 @@ class SqsEventSource:
                 self._returned += len(records) - len(done)
             self._delete(done)
         finally:
-            with self._batches:
+            with self._lock:
                 self._in_flight -= 1
                 self._finished += 1
-                self._batches.notify_all()
+                self._lock.notify_all()
         return BatchOutcome(len(records), len(done), len(failed))
 
     def _receive(self) -> list[MessageTypeDef]:
         with self._receiving:
-            with self._batches:
+            with self._lock:
                 busy, finished = self._in_flight > 0, self._finished
             messages = self._sqs.receive_message(
                 QueueUrl=self.queue_url,
@@ -198,11 +197,11 @@ class SqsEventSource:
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if messages:
-                with self._batches:
+                with self._lock:
                     self._in_flight += 1
         if not messages and busy:
-            with self._batches:
-                self._batches.wait_for(lambda: self._finished != finished, timeout=self._wait)
+            with self._lock:
+                self._lock.wait_for(lambda: self._finished != finished, timeout=self._wait)
         return messages
 
     def _invoke(self, records: list[dict[str, Any]]) -> set[str]:
